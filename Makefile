@@ -1,0 +1,129 @@
+# wlkit - see README.md. `make` builds common/libwlkit.a and bin/*;
+# `make check` runs every test; `make demo` runs the sandbox pipeline.
+
+VERSION  ?= 0.1.0
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BINDIR    = $(PREFIX)/bin
+MANDIR    = $(PREFIX)/share/man
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+WFLAGS    = -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -DWLKIT_VERSION='"$(VERSION)"'
+LIBS      = -lyaml -lcjson -lcurl -larchive -lssl -lcrypto -lz -lm
+
+ifeq ($(SANITIZE),1)
+MODE      = sanitize
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+else
+MODE      = plain
+endif
+
+B         = build/$(MODE)
+ALL_CFLAGS = $(WFLAGS) $(CFLAGS) -Icommon
+
+PLUGINS   = wlbuild wlrun gpusnap vastrun vkcmd nodeimage
+binname   = $(if $(filter nodeimage,$(1)),gcloud-nodeimage,kubectl-$(1))
+BINS      = $(foreach p,$(PLUGINS),bin/$(call binname,$(p)))
+
+COMMON_SRC = $(sort $(wildcard common/*.c))
+COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
+UNIT_SRC   = $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS  = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
+
+all: $(BINS) common/libwlkit.a
+
+# Rebuild everything when the mode or the flags change.
+$(B)/.flags: FORCE
+	@mkdir -p $(B)
+	@echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' > $@
+
+$(B)/%.o: %.c $(B)/.flags
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/libwlkit.a: $(COMMON_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+common/libwlkit.a: $(B)/libwlkit.a
+	cp $< $@
+
+define plugin_rule
+$(1)_OBJ = $$(patsubst %.c,$(B)/%.o,$$(sort $$(wildcard plugins/$(1)/*.c)))
+bin/$(call binname,$(1)): $$($(1)_OBJ) $(B)/libwlkit.a
+	@mkdir -p bin
+	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$($(1)_OBJ) $(B)/libwlkit.a $$(LIBS)
+endef
+$(foreach p,$(PLUGINS),$(eval $(call plugin_rule,$(p))))
+
+$(B)/tests/unit/%: $(B)/tests/unit/%.o $(B)/tests/unit/unit.o $(B)/libwlkit.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/tests/unit/unit.o $(B)/libwlkit.a $(LIBS)
+
+# The test driver: a thin command-line over common/ for the bats suites.
+DRIVER_SRC = $(sort $(wildcard tests/driver/*.c))
+DRIVER     = $(if $(DRIVER_SRC),$(B)/tests/wlkit-t)
+$(B)/tests/wlkit-t: $(DRIVER_SRC:%.c=$(B)/%.o) $(B)/libwlkit.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(DRIVER_SRC:%.c=$(B)/%.o) $(B)/libwlkit.a $(LIBS)
+
+unit: $(UNIT_BINS) $(DRIVER)
+
+-include $(shell find build -name '*.d' 2>/dev/null)
+
+# Debian packages the build and the tests need.
+DEB_BUILD = gcc make libc6-dev libyaml-dev libcjson-dev libcurl4-openssl-dev \
+	    libarchive-dev libssl-dev zlib1g-dev
+DEB_TEST  = bats bats-assert bats-support python3 openssl curl procps \
+	    iproute2 bubblewrap man-db
+deps:
+	@missing=""; \
+	for p in $(DEB_BUILD) $(DEB_TEST); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	command -v kubectl >/dev/null 2>&1 || missing="$$missing kubernetes-client"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+		echo "installing:$$missing" >&2; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else \
+		echo "missing Debian packages; run: sudo apt-get install -y$$missing" >&2; exit 1; \
+	fi
+
+check: deps
+	@$(MAKE) --no-print-directory all unit
+	@MODE=$(MODE) tests/run
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@tests/demo
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
+	for p in $(PLUGINS); do b=$$(case $$p in nodeimage) echo gcloud-nodeimage;; *) echo kubectl-$$p;; esac); \
+		[ $$p = nodeimage ] || install -m 0755 completions/kubectl_complete-$$p $(DESTDIR)$(BINDIR)/; \
+		install -m 0644 man/$$b.1 $(DESTDIR)$(MANDIR)/man1/; \
+		install -m 0644 completions/$$b.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$b; \
+		install -m 0644 completions/_$$b $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_$$b; \
+		install -m 0644 completions/$$b.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/$$b.fish; \
+	done
+	install -m 0644 man/wlkit.7 $(DESTDIR)$(MANDIR)/man7/
+
+uninstall:
+	for p in $(PLUGINS); do b=$$(case $$p in nodeimage) echo gcloud-nodeimage;; *) echo kubectl-$$p;; esac); \
+		rm -f $(DESTDIR)$(BINDIR)/$$b $(DESTDIR)$(BINDIR)/kubectl_complete-$$p \
+		      $(DESTDIR)$(MANDIR)/man1/$$b.1 \
+		      $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$b \
+		      $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_$$b \
+		      $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/$$b.fish; \
+	done
+	rm -f $(DESTDIR)$(MANDIR)/man7/wlkit.7
+
+clean:
+	rm -rf build bin common/libwlkit.a
+
+.PHONY: all unit deps check demo install uninstall clean FORCE
+FORCE:

@@ -1,0 +1,110 @@
+/* http.h - HTTP over libcurl for every wlkit client (Kubernetes, Google, S3).
+ *
+ * One struct http per process: it holds a curl share (connections, DNS and
+ * TLS sessions reused across requests), so talking to one server many times
+ * costs one TLS handshake. HTTP/2 is used when the server offers it (ALPN).
+ *
+ * Retries (http_do): a response 429 is retried after its Retry-After
+ * (seconds or an HTTP date; capped at 60 s) whatever the method, because the
+ * server did not act on it; a 500, 502, 503, 504 or a transport failure
+ * (connection refused/reset, timeout before any response byte) is retried
+ * only when the request is safe to repeat: GET, HEAD, PUT, DELETE, an apply
+ * PATCH, or any request with .idempotent set. Backoff: 200 ms doubling, capped
+ * at 5 s, with full jitter (a random wait in [d/2, d]), Retry-After wins when
+ * given. At most .max_attempts (default 5) attempts. 400, 401, 403, 404, 409,
+ * 410 and 422 are never retried. A streaming request (.on_data) is never
+ * retried once its first body byte was delivered.
+ *
+ * Logging: -v=6 one line per request ("GET https://... 200 OK in 12
+ * milliseconds"), -v=7 request and response headers, -v=8 bodies (truncated
+ * at 10 KiB). Authorization and Proxy-Authorization values, any
+ * X-Amz-Security-Token, and the body of any request or response flagged
+ * .sensitive are replaced by "<masked>". "Warning" response headers
+ * (299 - "text") are printed once per distinct text per process on stderr
+ * as "Warning: text".
+ *
+ * Ownership: the caller owns struct http_request and all it points to; the
+ * response's buffers are owned by struct http_response and released by
+ * http_response_release(). http_new/http_free pair.
+ */
+#ifndef WLKIT_HTTP_H
+#define WLKIT_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+struct http;
+
+struct http_tls {
+	const char *ca_data;	/* PEM bytes (CURLOPT_CAINFO_BLOB), or NULL */
+	size_t ca_len;
+	const char *ca_file;
+	const char *cert_data, *key_data;	/* PEM bytes, or NULL */
+	size_t cert_len, key_len;
+	const char *cert_file, *key_file;
+	const char *server_name;	/* override SNI/verification name, or NULL */
+	bool insecure;
+};
+
+/* Streaming body consumer: return 0 to go on, non-zero to stop the transfer
+ * (http_do then returns 0 with resp->stopped set). */
+typedef int (*http_data_fn)(void *ctx, const char *data, size_t len);
+
+struct http_request {
+	const char *method;	/* "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD" */
+	const char *url;
+	const char *const *headers;	/* "Name: value" lines, NULL-terminated, or NULL */
+	const char *bearer;	/* Authorization: Bearer ...; never logged */
+	const char *basic_user, *basic_password;	/* never logged */
+	const char *content_type;
+	const char *body;	/* kept by the caller until http_do returns */
+	size_t body_len;
+	const struct http_tls *tls;	/* NULL: system trust */
+	int64_t timeout_ms;	/* whole request; 0: none (watches) */
+	int64_t connect_timeout_ms;	/* 0: 10 s */
+	bool idempotent;	/* safe to repeat after a 5xx / transport failure */
+	bool no_retry;		/* one attempt only */
+	int max_attempts;	/* 0: 5 */
+	bool sensitive;		/* never log request or response bodies */
+	http_data_fn on_data;	/* stream the body here instead of resp->body */
+	void *ctx;
+};
+
+struct http_response {
+	long status;		/* 0 when no response was received */
+	struct buf body;	/* unless .on_data */
+	struct buf content_type;
+	struct buf retry_after;	/* raw header value, "" when absent */
+	struct buf location;
+	bool stopped;		/* the on_data callback stopped the transfer */
+	int attempts;
+};
+
+struct http *http_new(void);
+void http_free(struct http *h);
+
+/* Performs the request with the retry policy above. Returns 0 when a
+ * response arrived (any status: check resp->status), -1 on a transport
+ * failure after the last attempt (message in *err, e.g. "cannot connect to
+ * 'https://127.0.0.1:1': Connection refused"). resp must be initialised
+ * with HTTP_RESPONSE_INIT or released before reuse. */
+int http_do(struct http *h, const struct http_request *req,
+	    struct http_response *resp, struct buf *err);
+#define HTTP_RESPONSE_INIT { 0, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, false, 0 }
+void http_response_release(struct http_response *resp);
+
+/* The retry decision, exposed for unit tests: should attempt number
+ * `attempt` (1-based) that ended with `status` (0 = transport failure) be
+ * tried again? *delay_ms is how long to wait first. */
+bool http_should_retry(const struct http_request *req, long status,
+		       const char *retry_after, int attempt, int64_t *delay_ms);
+/* Parses a Retry-After value (delta seconds or IMF-fixdate) into ms from
+ * now; -1 when absent or malformed. */
+int64_t http_retry_after_ms(const char *value);
+/* "%XX" escapes for a query value or path segment, appended to out. */
+void http_escape(struct buf *out, const char *s);
+
+#endif
