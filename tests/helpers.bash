@@ -1,0 +1,20 @@
+# tests/helpers.bash - shared set-up for the bats suites.
+# load it with: load helpers
+load /usr/lib/bats/bats-support/load
+load /usr/lib/bats/bats-assert/load
+
+WLKIT_ROOT=${WLKIT_ROOT:-$(cd "$BATS_TEST_DIRNAME/.." && pwd)}
+PATH="$WLKIT_ROOT/bin:$PATH"
+export WLKIT_ROOT PATH
+# Programs read stdin on their own when it is a pipe: never leave one open.
+exec </dev/null
+
+# cluster_up DIR: starts the fake control plane; sets KUBECONFIG.
+cluster_up() {
+	"$WLKIT_ROOT/tests/fakes/kube/cluster" up "$1" >&3 2>&1 || return 1
+	export KUBECONFIG="$1/kubeconfig"
+}
+
+cluster_down() {
+	"$WLKIT_ROOT/tests/fakes/kube/cluster" down "$1" >/dev/null 2>&1 || true
+}
