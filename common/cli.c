@@ -203,8 +203,8 @@ static void print_help(const struct cli_prog *p, const struct cli_cmd *cmd, bool
 				p->default_cmd && !strcmp(p->default_cmd, c->name) ? " (the default)" : "");
 	}
 	if (!p->cmds || !p->cmds[0].name) {
-		fprintf(f, "\nFlags:\n  -h, --help                         help for %s\n"
-			"      --version                      print the version\n", p->name);
+		fprintf(f, "\nFlags:\n%-34s help for %s\n%-34s print the version\n",
+			"  -h, --help", p->name, "      --version");
 		fprintf(f, "See man %s-%s(1) and wlkit(7).\n", p->host, p->name);
 		return;
 	}
@@ -218,8 +218,8 @@ static void print_help(const struct cli_prog *p, const struct cli_cmd *cmd, bool
 			fprintf(f, "\nOther flags:\n");
 		print_opts(f, s.tables[t]);
 	}
-	fprintf(f, "  -h, --help                         help for %s\n", cmd && explicit_cmd ? cmd->name : p->name);
-	fprintf(f, "      --version                      print the version\n");
+	fprintf(f, "%-34s help for %s\n", "  -h, --help", cmd && explicit_cmd ? cmd->name : p->name);
+	fprintf(f, "%-34s print the version\n", "      --version");
 	if (!explicit_cmd && p->cmds && p->cmds[0].name)
 		fprintf(f, "\nUse \"%s COMMAND --help\" for more about a command.\n", inv);
 	fprintf(f, "See man %s-%s(1) and wlkit(7).\n", p->host, p->name);
