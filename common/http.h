@@ -9,23 +9,48 @@
  * server did not act on it; a 500, 502, 503, 504 or a transport failure
  * (connection refused/reset, timeout before any response byte) is retried
  * only when the request is safe to repeat: GET, HEAD, PUT, DELETE, an apply
- * PATCH, or any request with .idempotent set. Backoff: 200 ms doubling, capped
- * at 5 s, with full jitter (a random wait in [d/2, d]), Retry-After wins when
- * given. At most .max_attempts (default 5) attempts. 400, 401, 403, 404, 409,
- * 410 and 422 are never retried. A streaming request (.on_data) is never
- * retried once its first body byte was delivered.
+ * PATCH (.content_type "application/apply-patch+..."), or any request with
+ * .idempotent set. Backoff: 200 ms doubling, capped at 5 s, with jitter (a
+ * random wait in [d/2, d]), Retry-After wins when given. At most
+ * .max_attempts (default 5) attempts. 400, 401, 403, 404, 409, 410 and 422
+ * (and every other status) are never retried. A streaming request (.on_data)
+ * is never retried once its first body byte was delivered. Failures that
+ * will not go away by waiting (DNS, TLS verification, bad URL) are not
+ * retried either.
  *
- * Logging: -v=6 one line per request ("GET https://... 200 OK in 12
- * milliseconds"), -v=7 request and response headers, -v=8 bodies (truncated
- * at 10 KiB). Authorization and Proxy-Authorization values, any
- * X-Amz-Security-Token, and the body of any request or response flagged
- * .sensitive are replaced by "<masked>". "Warning" response headers
- * (299 - "text") are printed once per distinct text per process on stderr
- * as "Warning: text".
+ * Streaming: with .on_data, the body of a 2xx response goes to on_data as it
+ * arrives; the body of any other response is collected into resp->body (so
+ * the caller can parse the Status object) and on_data is not called.
+ *
+ * Logging (log.h verbosity): -v=6 one line per attempt ("GET https://...
+ * 200 OK in 12 milliseconds"); -v=7 the request line and headers, then the
+ * response status and headers; -v=8 also the request and response bodies
+ * (truncated at 10 KiB; binary bodies summarised; streamed bodies are not
+ * logged); -v=9 also libcurl's own connection notes (never its raw header
+ * dump). Masking, at every level:
+ *  - a header whose name is Cookie or Set-Cookie or contains
+ *    "authorization", "token", "secret", "password" or "api-key" (so
+ *    Authorization, Proxy-Authorization, X-Amz-Security-Token) is printed
+ *    as "Name: <masked>";
+ *  - a body is printed as "<masked>" when the request is .sensitive, or when
+ *    http_body_secret() says it may carry a secret: a "kind" of Secret...,
+ *    TokenRequest or ExecCredential; a key naming a token, secret, password,
+ *    private key or key data ("token", "access_token", "client_secret",
+ *    "clientKeyData", ...) with a string value; a form field token=,
+ *    secret=, password= or assertion=; a PEM private key;
+ *  - the bearer token and basic password never appear in any log line.
+ * "Warning" response headers (299 - "text") are printed once per distinct
+ * text per process on stderr as "Warning: text", at every verbosity.
+ *
+ * Errors: "cannot connect to 'URL': Connection refused" while connecting
+ * (TLS included: "cannot connect to 'URL': certificate verify failed: ..."),
+ * "cannot GET 'URL': Empty reply from server" once connected.
  *
  * Ownership: the caller owns struct http_request and all it points to; the
  * response's buffers are owned by struct http_response and released by
- * http_response_release(). http_new/http_free pair.
+ * http_response_release(). http_new/http_free pair; every http_new() of a
+ * process returns the same pool (reference counted), so kube and gcp
+ * clients in one program share connections.
  */
 #ifndef WLKIT_HTTP_H
 #define WLKIT_HTTP_H
@@ -45,7 +70,8 @@ struct http_tls {
 	const char *cert_data, *key_data;	/* PEM bytes, or NULL */
 	size_t cert_len, key_len;
 	const char *cert_file, *key_file;
-	const char *server_name;	/* override SNI/verification name, or NULL */
+	const char *server_name;	/* SNI and verification name instead of
+					 * the URL's host, or NULL */
 	bool insecure;
 };
 
@@ -71,6 +97,10 @@ struct http_request {
 	bool sensitive;		/* never log request or response bodies */
 	http_data_fn on_data;	/* stream the body here instead of resp->body */
 	void *ctx;
+	const char *proxy;	/* CURLOPT_PROXY URL; NULL: the *_proxy env */
+	const char *aws_sigv4;	/* CURLOPT_AWS_SIGV4 "aws:amz:REGION:s3" with
+				 * basic_user/basic_password as the key id and
+				 * secret, or NULL */
 };
 
 struct http_response {
@@ -104,7 +134,20 @@ bool http_should_retry(const struct http_request *req, long status,
 /* Parses a Retry-After value (delta seconds or IMF-fixdate) into ms from
  * now; -1 when absent or malformed. */
 int64_t http_retry_after_ms(const char *value);
-/* "%XX" escapes for a query value or path segment, appended to out. */
+/* "%XX" escapes for a query value or path segment, appended to out: every
+ * byte but A-Z a-z 0-9 - . _ ~ is escaped. */
 void http_escape(struct buf *out, const char *s);
+
+/* The masking rules of the "Logging" paragraph, exposed for unit tests.
+ * http_mask_header appends a "Name: value" line to out, the value replaced
+ * by "<masked>" when the name is secret. http_body_secret says whether a
+ * body may carry a secret (then it is never logged). */
+void http_mask_header(struct buf *out, const char *line);
+bool http_body_secret(const char *body, size_t len);
+/* Calls fn with the text of each 299 warning in a Warning header value
+ * ('299 - "text"', comma-separated, backslash escapes undone); other warn
+ * codes are skipped. */
+void http_warning_texts(const char *value,
+			void (*fn)(void *ctx, const char *text), void *ctx);
 
 #endif

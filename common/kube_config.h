@@ -60,12 +60,16 @@ struct kube_flags {
 
 struct kube_exec {
 	char *api_version;	/* client.authentication.k8s.io/v1 or v1beta1 */
-	char *command;		/* resolved: absolute when it had a '/', else looked up in PATH */
+	char *command;		/* with a '/': resolved against the kubeconfig's
+				 * directory; without: looked up in PATH when run */
 	char **args;		/* NULL-terminated */
 	char **env;		/* "NAME=VALUE", NULL-terminated */
 	char *install_hint;
 	char *interactive_mode;	/* Never, IfAvailable, Always */
 	bool provide_cluster_info;
+	/* JSON of the cluster's client.authentication.k8s.io/exec extension
+	 * (spec.cluster.config of KUBERNETES_EXEC_INFO), or NULL */
+	char *cluster_config;
 };
 
 struct kube_target {
@@ -93,6 +97,9 @@ struct kube_target {
 	char *username, *password;
 	struct kube_exec *exec;	/* NULL when none */
 	int64_t request_timeout_ms;	/* 0: none */
+	/* A token file read less than this long ago is not read again
+	 * (60, as client-go); 0 re-reads it on every kube_cred_get. */
+	int token_file_period_s;
 	/* private state: token file cache, exec cache */
 	struct kube_cred_cache *cache;
 };

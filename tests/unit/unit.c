@@ -13,6 +13,7 @@ static struct { const char *name; void (*fn)(void); } tests[MAX_TESTS];
 static int ntests;
 static int failed_now;
 static char tmpdir[256];
+static pid_t tmp_owner;	/* children that exit() must not remove it */
 static char pathbuf[64][512];
 static int npath;
 
@@ -45,7 +46,7 @@ static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ft
 
 static void cleanup(void)
 {
-	if (tmpdir[0] && !getenv("UNIT_KEEP_TMP"))
+	if (tmpdir[0] && getpid() == tmp_owner && !getenv("UNIT_KEEP_TMP"))
 		nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -60,6 +61,7 @@ const char *unit_tmpdir(void)
 			perror("mkdtemp");
 			exit(1);
 		}
+		tmp_owner = getpid();
 		atexit(cleanup);
 	}
 	return tmpdir;
