@@ -2,35 +2,61 @@
  * decides it (see shared/reference/kubernetes-client.md).
  *
  * Sources, in order: --kubeconfig FILE (must exist); else KUBECONFIG split on
- * ':' (empty entries, duplicates and missing files skipped; for every value
- * and map entry the first file that sets it wins); else ~/.kube/config; else
- * in-cluster (KUBERNETES_SERVICE_HOST + KUBERNETES_SERVICE_PORT and the
- * service-account dir, /var/run/secrets/kubernetes.io/serviceaccount or
- * $WLKIT_SERVICEACCOUNT_DIR). Kubeconfigs are YAML (read with yaml.h).
- * Context: --context, else current-context; --cluster/--user replace the
- * context's; --server, --token, --certificate-authority and
- * --insecure-skip-tls-verify replace single fields. Namespace: -n, else the
- * context's, else in-cluster `namespace` file, else "default". Relative paths
- * (certificate-authority, client-certificate, client-key, tokenFile,
- * exec.command when it contains a '/') resolve against the directory of the
- * file that set them.
+ * ':' (empty entries, duplicates and missing files skipped); else
+ * ~/.kube/config. Merging as client-go: the first file that sets
+ * current-context wins; a named cluster, context or user comes whole from
+ * the first file that has the name (a file naming one twice is refused).
+ * Kubeconfigs are YAML (read with yaml.h). Context: --context, else
+ * current-context; --cluster/--user replace the context's;
+ * --server (which drops the kubeconfig's tls-server-name),
+ * --tls-server-name, --token (which also replaces tokenFile),
+ * --certificate-authority and --insecure-skip-tls-verify (either drops the
+ * kubeconfig's CA), --client-certificate and --client-key replace single
+ * fields. Then kubectl's checks (ConfirmUsable), with its messages:
+ *   invalid configuration: context was not found for specified context: foo
+ *   invalid configuration: no server found for cluster "c"
+ *   auth info "u" does not exist                  (--user u)
+ *   invalid configuration: [E1, E2]               (several at once)
+ * When that leaves no cluster at all (no cluster named, no cluster flag;
+ * kubectl would try localhost:8080): in-cluster config if
+ * KUBERNETES_SERVICE_HOST and _PORT are set and the service-account dir
+ * (/var/run/secrets/kubernetes.io/serviceaccount, or
+ * $WLKIT_SERVICEACCOUNT_DIR) has a token file: server https://host:port
+ * (an IPv6 host in brackets), its ca.crt, its token (or --token); else
+ *   invalid configuration: no configuration has been provided, try setting
+ *   KUBERNETES_MASTER environment variable
+ * Namespace: -n, else the context's, else (when in-cluster config is
+ * possible) $POD_NAMESPACE or the service-account `namespace` file, else
+ * "default". Relative paths (certificate-authority, client-certificate,
+ * client-key, tokenFile, exec.command when it contains a '/') resolve against
+ * the directory of the file that holds the entry; paths in flags are kept
+ * as given. *-data fields are base64-decoded. A server without a scheme is
+ * https when TLS is configured, else http; over plain http no credentials
+ * are sent (as kubectl). --request-timeout: "0" none, a bare integer
+ * seconds, else a Go duration ("30s", "1m").
  *
- * Credentials: token; tokenFile (re-read on every kube_cred_get after 60 s,
- * as projected tokens rotate; in-cluster tokens likewise); username/password
- * (basic); client certificate and key (file or base64 data); exec plugins
- * (client.authentication.k8s.io/v1 and v1beta1) run with
- * KUBERNETES_EXEC_INFO, the configured env on top of ours, and stdin
- * inherited only when the plugin may be interactive and stdin is a terminal;
- * `interactiveMode: Always` fails when stdin is not a terminal (it carries the
- * stream); the result is cached until status.expirationTimestamp; after a 401
- * the caller asks again with force=true and the plugin is re-run once.
- * The plugin's stderr passes through; its stdout is never printed.
+ * Credentials, the first that applies: username (basic, with password);
+ * tokenFile (read at load; re-read by kube_cred_get once it is
+ * token_file_period_s old, 60 s, and always with force, as projected tokens
+ * rotate; a failed re-read keeps the last token; in-cluster tokens likewise;
+ * with a token as well the file wins when readable); token; exec plugin
+ * (client.authentication.k8s.io/v1 and v1beta1; v1 requires
+ * interactiveMode, v1beta1 defaults it to IfAvailable), run when first
+ * needed (see kube_cred.h) with KUBERNETES_EXEC_INFO, the configured env on
+ * top of ours, and stdin inherited only when the plugin may be interactive
+ * and stdin is a terminal; `interactiveMode: Always` fails when stdin is not
+ * a terminal (it carries the stream); its token or client certificate and
+ * key are cached until status.expirationTimestamp; after a 401 the caller
+ * asks again with force=true and the plugin is re-run. The plugin's stderr
+ * passes through; its stdout is never printed. Client certificate and key
+ * from the kubeconfig (file or data) are in the target, not in kube_cred.
  *
  * Ownership: kube_config_load() returns a struct kube_target the caller frees
  * with kube_target_free(); every string in it is owned by it. Credentials
  * returned by kube_cred_get() are borrowed from the target and valid until
  * the next kube_cred_get() call or kube_target_free(). Secrets (tokens,
- * passwords, keys) are never logged by this module.
+ * passwords, keys) are never logged by this module, at any verbosity; -v=4
+ * names the source, context, cluster, user, server and namespace chosen.
  */
 #ifndef WLKIT_KUBE_CONFIG_H
 #define WLKIT_KUBE_CONFIG_H
@@ -73,8 +99,9 @@ struct kube_exec {
 };
 
 struct kube_target {
-	char *source;		/* "kubeconfig '/x'" or "in-cluster config": for messages */
-	char *context;		/* context name, NULL in-cluster */
+	char *source;		/* "kubeconfig '/x'", "in-cluster config" or
+				 * "command-line flags": for messages */
+	char *context;		/* context name; NULL in-cluster or when none */
 	char *cluster_name;
 	char *user_name;
 	char *server;		/* https://host:port[/path], no trailing '/' */

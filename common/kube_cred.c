@@ -1,5 +1,6 @@
-/* kube_exec.c - see kube_exec.h. */
-#include "kube_exec.h"
+/* kube_cred.c - see kube_cred.h and kube_config.h: kube_cred_get, the cache
+ * of token files and exec plugin results, and running exec plugins. */
+#include "kube_cred.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
 
@@ -22,7 +24,9 @@ extern char **environ;
 
 static const char install_help[] =
 	"\n\nIt looks like you are trying to use a client-go credential plugin "
-	"that is not installed.";
+	"that is not installed.\n\nTo learn more about this feature, consult the "
+	"documentation available at:\n      https://kubernetes.io/docs/reference/"
+	"access-authn-authz/authentication/#client-go-credential-plugins";
 
 static void wipe_free(char *s, size_t len)
 {
@@ -50,7 +54,7 @@ static char *base64_encode(const char *data, size_t n)
 	char *out = malloc(cap);
 
 	if (!out)
-		return NULL;
+		die("out of memory");
 	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)data, (int)n);
 	return out;
 }
@@ -78,8 +82,7 @@ static cJSON *exec_cluster_info(const struct kube_target *t, struct buf *err)
 		goto out;
 	}
 	if (ca.len) {
-		if (!(b64 = base64_encode(ca.data, ca.len)))
-			die("out of memory");
+		b64 = base64_encode(ca.data, ca.len);
 		cJSON_AddStringToObject(c, "certificate-authority-data", b64);
 	}
 	if (t->proxy_url)
@@ -249,10 +252,10 @@ static int exec_spawn(const struct kube_exec *ex, char **envp, bool interactive,
 		}
 	}
 	if (child_errno == ENOENT) {
-		buf_set(err, "getting credentials: exec: executable '%s' not found",
-			ex->command);
+		buf_set(err, "getting credentials: exec: executable '%s' not found%s",
+			ex->command, install_help);
 		if (ex->install_hint)
-			buf_printf(err, "%s\n\n%s", install_help, ex->install_hint);
+			buf_printf(err, "\n\n%s", ex->install_hint);
 	} else if (child_errno) {
 		buf_set(err, "getting credentials: exec: cannot run '%s': %s",
 			ex->command, strerror(child_errno));
@@ -402,4 +405,119 @@ out:
 	free(envp);
 	free(json);
 	return rc;
+}
+
+struct kube_cred_cache {
+	char *file_token;		/* the token file's text, trimmed */
+	struct timespec file_read_at;	/* CLOCK_MONOTONIC */
+	bool exec_valid;
+	struct kube_exec_result exec;
+};
+
+void kube_cred_cache_free(struct kube_cred_cache *c)
+{
+	if (!c)
+		return;
+	if (c->file_token)
+		wipe_free(c->file_token, strlen(c->file_token));
+	kube_exec_result_release(&c->exec);
+	free(c);
+}
+
+/* Reads the token file when it was never read, when force, or when the
+ * last read is t->token_file_period_s old. A failed re-read keeps the last
+ * token (as client-go's cached file token source); a failed first read or
+ * an empty file is an error. */
+static int token_file_refresh(struct kube_target *t, bool force, struct buf *err)
+{
+	struct kube_cred_cache *c = t->cache;
+	struct buf b = BUF_INIT;
+	struct timespec now;
+	size_t s = 0, e;
+	int rc = -1;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (c->file_token && !force &&
+	    now.tv_sec - c->file_read_at.tv_sec < t->token_file_period_s)
+		return 0;
+	if (buf_read_file(&b, t->token_file) < 0) {
+		if (c->file_token) {
+			logv(4, "cannot re-read token file '%s': %s; using the last token",
+			     t->token_file, strerror(errno));
+			rc = 0;
+		} else {
+			buf_set(err, "cannot read token file '%s': %s", t->token_file,
+				strerror(errno));
+		}
+		goto out;
+	}
+	e = b.len;
+	while (s < e && strchr(" \t\r\n", b.data[s]))
+		s++;
+	while (e > s && strchr(" \t\r\n", b.data[e - 1]))
+		e--;
+	if (e == s) {
+		buf_set(err, "read empty token from file '%s'", t->token_file);
+		goto out;
+	}
+	if (c->file_token)
+		wipe_free(c->file_token, strlen(c->file_token));
+	if (!(c->file_token = malloc(e - s + 1)))
+		die("out of memory");
+	memcpy(c->file_token, b.data + s, e - s);
+	c->file_token[e - s] = '\0';
+	c->file_read_at = now;
+	logv(6, "read token file '%s'", t->token_file);
+	rc = 0;
+out:
+	if (b.data)
+		explicit_bzero(b.data, b.len);
+	buf_release(&b);
+	return rc;
+}
+
+/* Runs the exec plugin when nothing is cached, the cached credential has
+ * expired, or force. */
+static int exec_refresh(struct kube_target *t, bool force, struct buf *err)
+{
+	struct kube_cred_cache *c = t->cache;
+	struct kube_exec_result r;
+
+	if (c->exec_valid && !force &&
+	    (!c->exec.expires || (int64_t)time(NULL) < c->exec.expires))
+		return 0;
+	if (kube_exec_run(t, &r, err) < 0)
+		return -1;
+	kube_exec_result_release(&c->exec);
+	c->exec = r;
+	c->exec_valid = true;
+	return 0;
+}
+
+int kube_cred_get(struct kube_target *t, bool force, struct kube_cred *cred,
+		  struct buf *err)
+{
+	memset(cred, 0, sizeof(*cred));
+	if (!t->cache && !(t->cache = calloc(1, sizeof(*t->cache))))
+		die("out of memory");
+	if (t->username) {
+		cred->username = t->username;
+		cred->password = t->password ? t->password : "";
+	} else if (t->token_file) {
+		/* with a token as well, the file wins when it can be read */
+		if (token_file_refresh(t, force, err) < 0 && !t->token)
+			return -1;
+		cred->bearer = t->cache->file_token ? t->cache->file_token : t->token;
+	} else if (t->token) {
+		cred->bearer = t->token;
+	} else if (t->exec) {
+		if (exec_refresh(t, force, err) < 0)
+			return -1;
+		cred->bearer = t->cache->exec.token;
+		cred->cert_data = t->cache->exec.cert_data;
+		cred->cert_len = t->cache->exec.cert_len;
+		cred->key_data = t->cache->exec.key_data;
+		cred->key_len = t->cache->exec.key_len;
+	}
+	return 0;
 }

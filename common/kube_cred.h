@@ -1,5 +1,7 @@
-/* kube_exec.h - client-go credential plugins (a kubeconfig user's `exec`),
- * run for kube_cred_get() in kube_config.c; not for other callers.
+/* kube_cred.h - what kube_config.c and kube_cred.c share (private to the
+ * kube_config module; callers use kube_config.h). kube_cred.c holds
+ * kube_cred_get(), the cache of token files and exec plugin results, and
+ * the runner of client-go credential plugins (a kubeconfig user's `exec`).
  *
  * kube_exec_run() runs the plugin of t->exec once: fork + execvpe, no shell;
  * a command without '/' is looked up in our PATH. The environment is ours
@@ -20,8 +22,8 @@
  * Ownership: the strings of a kube_exec_result are malloc'd; release them
  * with kube_exec_result_release(), which wipes secrets before freeing.
  */
-#ifndef WLKIT_KUBE_EXEC_H
-#define WLKIT_KUBE_EXEC_H
+#ifndef WLKIT_KUBE_CRED_H
+#define WLKIT_KUBE_CRED_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -40,5 +42,8 @@ struct kube_exec_result {
 int kube_exec_run(const struct kube_target *t, struct kube_exec_result *out,
 		  struct buf *err);
 void kube_exec_result_release(struct kube_exec_result *r);
+
+/* Frees the cache of t->cache (wiping what it holds); NULL is fine. */
+void kube_cred_cache_free(struct kube_cred_cache *c);
 
 #endif
