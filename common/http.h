@@ -28,16 +28,18 @@
  * (truncated at 10 KiB; binary bodies summarised; streamed bodies are not
  * logged); -v=9 also libcurl's own connection notes (never its raw header
  * dump). Masking, at every level:
- *  - a header whose name is Cookie or Set-Cookie or contains
- *    "authorization", "token", "secret", "password" or "api-key" (so
- *    Authorization, Proxy-Authorization, X-Amz-Security-Token) is printed
- *    as "Name: <masked>";
+ *  - a header whose name contains (ignoring case, '-' and '_')
+ *    "authorization", "token", "secret", "password", "apikey" or "cookie"
+ *    (so Authorization, Proxy-Authorization, X-Amz-Security-Token, Cookie,
+ *    Set-Cookie, X-Goog-Api-Key) is printed as "Name: <masked>";
  *  - a body is printed as "<masked>" when the request is .sensitive, or when
  *    http_body_secret() says it may carry a secret: a "kind" of Secret...,
- *    TokenRequest or ExecCredential; a key naming a token, secret, password,
- *    private key or key data ("token", "access_token", "client_secret",
- *    "clientKeyData", ...) with a string value; a form field token=,
- *    secret=, password= or assertion=; a PEM private key;
+ *    TokenRequest or ExecCredential (JSON or YAML); a key that names a
+ *    token, secret, password, private key, key data or assertion ("token",
+ *    "access_token", "client_secret", "clientKeyData", "client-key-data")
+ *    with a string value; a form field token=, secret=, password= or
+ *    assertion=; a PEM private key. (A key like "serviceAccountToken" with
+ *    an object value, or "path": "token", does not mask a Pod.);
  *  - the bearer token and basic password never appear in any log line.
  * "Warning" response headers (299 - "text") are printed once per distinct
  * text per process on stderr as "Warning: text", at every verbosity.
@@ -89,7 +91,7 @@ struct http_request {
 	const char *body;	/* kept by the caller until http_do returns */
 	size_t body_len;
 	const struct http_tls *tls;	/* NULL: system trust */
-	int64_t timeout_ms;	/* whole request; 0: none (watches) */
+	int64_t timeout_ms;	/* each attempt, whole; 0: none (watches) */
 	int64_t connect_timeout_ms;	/* 0: 10 s */
 	bool idempotent;	/* safe to repeat after a 5xx / transport failure */
 	bool no_retry;		/* one attempt only */
@@ -105,7 +107,7 @@ struct http_request {
 
 struct http_response {
 	long status;		/* 0 when no response was received */
-	struct buf body;	/* unless .on_data */
+	struct buf body;	/* with .on_data: only a non-2xx response's */
 	struct buf content_type;
 	struct buf retry_after;	/* raw header value, "" when absent */
 	struct buf location;
@@ -117,10 +119,13 @@ struct http *http_new(void);
 void http_free(struct http *h);
 
 /* Performs the request with the retry policy above. Returns 0 when a
- * response arrived (any status: check resp->status), -1 on a transport
- * failure after the last attempt (message in *err, e.g. "cannot connect to
- * 'https://127.0.0.1:1': Connection refused"). resp must be initialised
- * with HTTP_RESPONSE_INIT or released before reuse. */
+ * response arrived (any status: check resp->status) or on_data stopped the
+ * transfer, -1 on a transport failure after the last attempt or a request
+ * that cannot be made (bad URL, unusable TLS settings), with the message in
+ * *err, e.g. "cannot connect to 'https://127.0.0.1:1': Connection refused".
+ * A stream cut after its first byte is -1 with resp->status still set.
+ * resp must be initialised with HTTP_RESPONSE_INIT; it may be reused
+ * without a release (each attempt empties it). */
 int http_do(struct http *h, const struct http_request *req,
 	    struct http_response *resp, struct buf *err);
 #define HTTP_RESPONSE_INIT { 0, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, false, 0 }
@@ -139,11 +144,15 @@ int64_t http_retry_after_ms(const char *value);
 void http_escape(struct buf *out, const char *s);
 
 /* The masking rules of the "Logging" paragraph, exposed for unit tests.
+ * http_header_secret says whether a header name (len bytes) is secret;
  * http_mask_header appends a "Name: value" line to out, the value replaced
  * by "<masked>" when the name is secret. http_body_secret says whether a
  * body may carry a secret (then it is never logged). */
+bool http_header_secret(const char *name, size_t len);
 void http_mask_header(struct buf *out, const char *line);
 bool http_body_secret(const char *body, size_t len);
+/* "OK", "Not Found", ... for a status; "" when unknown. Static storage. */
+const char *http_reason_phrase(long status);
 /* Calls fn with the text of each 299 warning in a Warning header value
  * ('299 - "text"', comma-separated, backslash escapes undone); other warn
  * codes are skipped. */

@@ -5,8 +5,10 @@ Usage: echo.py --script JSON [--log FILE] [--tls CERT KEY] [--client-ca CA]
                [--alpn-probe]
 
 Binds 127.0.0.1 on a free port and prints the port on stdout, one line.
-Exits when its stdin reaches end of file (so it dies with the test that
-started it) or on SIGTERM.
+Each line then read on stdin is a JSON object {"script": [...]}: it replaces
+the script, starts it over, empties the log, and is answered "ok" on stdout
+(so one server serves many tests). Exits when its stdin reaches end of file
+(so it dies with the test that started it) or on SIGTERM.
 
 --script is a JSON list of responses, used in order, one per request; the
 last one repeats. A response is an object:
@@ -30,7 +32,6 @@ import json
 import os
 import signal
 import socket
-import ssl
 import sys
 import threading
 import time
@@ -44,12 +45,12 @@ def main():
 	ap.add_argument("--client-ca")
 	ap.add_argument("--alpn-probe", action="store_true")
 	args = ap.parse_args()
-	script = json.loads(args.script)
 	lock = threading.Lock()
-	state = {"n": 0}
+	state = {"n": 0, "script": json.loads(args.script)}
 
 	def next_response():
 		with lock:
+			script = state["script"]
 			i = min(state["n"], len(script) - 1)
 			state["n"] += 1
 		return script[i]
@@ -69,7 +70,7 @@ def main():
 
 		def tls_info(self):
 			alpn, cn = None, None
-			if isinstance(self.connection, ssl.SSLSocket):
+			if args.tls:
 				alpn = self.connection.selected_alpn_protocol()
 				cert = self.connection.getpeercert()
 				if cert:
@@ -128,6 +129,7 @@ def main():
 
 	srv = Server(("127.0.0.1", 0), Handler)
 	if args.tls:
+		import ssl
 		ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 		ctx.load_cert_chain(args.tls[0], args.tls[1])
 		if args.client_ca:
@@ -144,7 +146,7 @@ def main():
 			try:
 				request.do_handshake()
 				log({"alpn": request.selected_alpn_protocol()})
-			except (OSError, ssl.SSLError):
+			except OSError:
 				pass
 			request.close()
 		Handler.__init__ = lambda self, r, a, s: probe(r, a, s)
@@ -152,8 +154,13 @@ def main():
 	signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
 
 	def watch_stdin():
-		while sys.stdin.buffer.read(4096):
-			pass
+		for line in sys.stdin:
+			with lock:
+				state["script"] = json.loads(line)["script"]
+				state["n"] = 0
+				if args.log:
+					open(args.log, "w").close()
+			print("ok", flush=True)
 		os._exit(0)
 
 	threading.Thread(target=watch_stdin, daemon=True).start()
