@@ -548,10 +548,19 @@ static int complete(const struct cli_prog *p, int argc, char **argv)
 			printf(":4\n");
 			return 0;
 		}
+		static const char *const always[][2] = {
+			{ "help", "help for this command" }, { "version", "print the version" },
+		};
+		size_t wl = strlen(word);
+
+		if (!p->cmds || !p->cmds[0].name)
+			s.n = 0;	/* a frame without commands takes no other flag */
+		for (size_t i = 0; i < 2; i++)
+			if (wl <= 2 + strlen(always[i][0]) && !strncmp(word, "--", wl < 2 ? wl : 2) &&
+			    (wl <= 2 || !strncmp(word + 2, always[i][0], wl - 2)))
+				printf("--%s\t%s\n", always[i][0], always[i][1]);
 		for (int t = 0; t < s.n; t++)
 			for (const struct cli_opt *o = s.tables[t]; o->name; o++) {
-				size_t wl = strlen(word);
-
 				if (wl <= 2 + strlen(o->name) && !strncmp(word, "--", wl < 2 ? wl : 2) &&
 				    (wl <= 2 || !strncmp(word + 2, o->name, wl - 2)))
 					printf("--%s\t%s\n", o->name, o->help);

@@ -1,5 +1,6 @@
 # tests/helpers.bash - shared set-up for the bats suites.
 # load it with: load helpers
+bats_require_minimum_version 1.5.0
 load /usr/lib/bats/bats-support/load
 load /usr/lib/bats/bats-assert/load
 
