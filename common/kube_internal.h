@@ -71,7 +71,7 @@ struct kube_req {
 	bool sensitive;			/* bodies never logged */
 	bool stream;			/* no request timeout (watch, follow) */
 	int64_t timeout_ms;		/* > 0: overrides the target's */
-	http_data_fn on_data;		/* stream 2xx bodies here */
+	http_data_fn on_data;		/* stream 2xx bodies here (http.h) */
 	void *ctx;
 	const char *what;		/* "get jobs.batch x", for messages */
 };
@@ -149,6 +149,15 @@ int kube_store_relist(struct kube_store *s, const cJSON *items, kube_watch_fn fn
 		      void *ctx);
 
 /* kube_list.c */
+/* kube_list() for a resolved resource; ns used when r is namespaced and
+ * not all_namespaces. */
+int kube_list_resource(struct kube *k, const struct kube_resource *r,
+		       const char *ns, const struct kube_list_opts *opts,
+		       cJSON **out, struct kube_err *err);
+/* Sets apiVersion and kind first in obj (a copy is made; obj is freed);
+ * returns the new object. */
+cJSON *kube_obj_with_type(cJSON *take_obj, const char *api_version,
+			  const char *kind);
 /* Appends "?a=b&c=d"-style query parameters: the first call on a path with
  * no '?' adds '?', then '&'. value is %-escaped. */
 void kube_query_add(struct buf *path, const char *key, const char *value);

@@ -2,24 +2,46 @@
  *
  * Reading: every document of a multi-document stream becomes one cJSON tree.
  * Plain scalars are typed by the YAML 1.2 core schema as Kubernetes reads
- * them (null/~/empty -> null; true/false -> bool; decimal, 0o/0x ints and
- * floats -> number; everything else, "yes", "on", "0755"-as-quoted, -> string).
- * Tags !!str !!int !!float !!bool !!null are honoured. Anchors and aliases
- * are expanded (an alias becomes a copy of the anchored node); merge keys
- * "<<" are applied. Integers that a double cannot hold exactly are kept as
- * cJSON raw numbers (cJSON_IsRaw) holding the literal digits, so nothing is
- * lost. A document that is empty (only comments, or "---" alone) is skipped.
+ * them: null/Null/NULL/~/empty -> null; true/false (and True, TRUE...) ->
+ * bool; decimal, 0o and 0x integers and floats (1.0, 1e3, .5) -> number;
+ * everything else -> string ("yes", "on", "1_000", quoted "0755"...). A
+ * plain integer with a leading zero (0755) is octal, as kubectl reads mode
+ * bits. .inf and .nan are errors: JSON cannot hold them. Tags !!str !!int
+ * !!float !!bool !!null are honoured ("!!int x" is an error), other tags are
+ * ignored. Anchors and aliases are expanded (an alias becomes a copy of the
+ * latest node with that anchor); merge keys "<<" are applied (explicit keys
+ * win, then earlier merged mappings). Integers that a double cannot hold
+ * exactly, and floats beyond a double's range, are kept as cJSON raw numbers
+ * (cJSON_IsRaw) holding their decimal digits, so nothing is lost. Mapping
+ * keys are strings: the key's text as written; a collection as a key is an
+ * error. A document that is empty (only comments, or "---" alone) is
+ * skipped; "--- null" is a null document.
  * Errors name the source, line and column (1-based):
  *   cannot parse 'job.yaml' line 3 column 7: mapping values are not allowed in this context
+ *   cannot parse 'job.yaml' line 9 column 3: mapping key "name" already defined at line 4
+ *   cannot parse 'job.yaml' line 5 column 9: unknown alias 'nope'
+ * Aliases may add at most 1000000 nodes to a document ("too many aliases"),
+ * and collections nest at most 1000 deep, so a small hostile stream cannot
+ * take all memory or stack. A stream is read a line at a time: a document
+ * is returned as soon as the line after it has arrived, and only the
+ * current document is held in memory.
  *
  * Writing: block style, keys in insertion order, two-space indent, lists
- * indented under their key as kubectl prints them. A string is quoted when
- * plain it would read back as anything else ("yes", "0755", "1e3", "null",
- * "~", "on", "", leading/trailing spaces, ": " or " #" inside, a leading
- * indicator character...). Strings with newlines are block literals (|, |-,
- * |+ as their trailing newlines require) unless they have trailing spaces on
- * a line or other characters a block cannot carry, then double-quoted.
- * Non-ASCII UTF-8 is written as is. Reading what was written gives the same
+ * not indented under their key, as kubectl prints them:
+ *   containers:
+ *   - name: x
+ * A string is written plain when it reads back as itself; in double quotes
+ * when plain it would read as another type here or to a YAML 1.1 reader
+ * such as kubectl ("yes", "0755", "1e3", "null", "~", "on", "", "12:30",
+ * "2024-01-02") or when it holds characters only escapes can carry (tabs,
+ * control characters); in single quotes when YAML syntax needs it
+ * ("- x", "a: b", "#x", "*x", leading/trailing spaces). Strings with
+ * newlines are literal blocks (|, |-, |+ as their trailing newlines need,
+ * |2 when they start with white space) unless a line has trailing spaces or
+ * a character a block cannot carry (CR, control characters), then double
+ * quotes. Lines are never folded. Non-ASCII UTF-8 is written as is; a
+ * string that is not UTF-8, a non-finite number, or a raw value that is
+ * not a JSON number is an error. Reading what was written gives the same
  * cJSON tree (cJSON_Compare true) for every input.
  *
  * Ownership: functions returning cJSON * return a new tree the caller frees
@@ -27,6 +49,14 @@
  * cJSON * arguments are borrowed. On failure NULL/-1 is returned and the
  * message is in *err (replaced, not appended).
  */
+
+/* libyaml's own header is also named yaml.h: with common/ on the -I path,
+ * the reader's `#include <yaml.h>` (WLKIT_INCLUDE_LIBYAML defined) lands
+ * here and is passed on to libyaml's. */
+#if defined(WLKIT_INCLUDE_LIBYAML) && !defined(YAML_H)
+#include_next <yaml.h>
+#endif
+
 #ifndef WLKIT_YAML_H
 #define WLKIT_YAML_H
 
