@@ -91,7 +91,7 @@ deps:
 
 check: deps
 	@$(MAKE) --no-print-directory all unit
-	@MODE=$(MODE) tests/run
+	@MODE=$(MODE) SANITIZE=$(SANITIZE) tests/run
 
 demo: deps
 	@$(MAKE) --no-print-directory all
