@@ -136,6 +136,7 @@ int kube_do(struct kube *k, const struct kube_req *r, struct http_response *resp
 		hr.body = r->body;
 		hr.body_len = r->body_len;
 		hr.tls = &tls;
+		hr.proxy = t->proxy_url;
 		hr.timeout_ms = r->timeout_ms > 0 ? r->timeout_ms
 			: r->stream ? 0 : t->request_timeout_ms;
 		hr.idempotent = r->idempotent;
