@@ -9,7 +9,7 @@ MANDIR    = $(PREFIX)/share/man
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 WFLAGS    = -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -DWLKIT_VERSION='"$(VERSION)"'
-LIBS      = -lyaml -lcjson -lcurl -larchive -lssl -lcrypto -lz -lm
+LIBS      = -lyaml -lcjson -lcurl -larchive -lssl -lcrypto -lz -lm -pthread
 
 ifeq ($(SANITIZE),1)
 MODE      = sanitize
@@ -20,7 +20,7 @@ MODE      = plain
 endif
 
 B         = build/$(MODE)
-ALL_CFLAGS = $(WFLAGS) $(CFLAGS) -Icommon
+ALL_CFLAGS = $(WFLAGS) $(CFLAGS) -iquote common
 
 PLUGINS   = wlbuild wlrun gpusnap vastrun vkcmd nodeimage
 binname   = $(if $(filter nodeimage,$(1)),gcloud-nodeimage,kubectl-$(1))

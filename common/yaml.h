@@ -5,10 +5,10 @@
  * them: null/Null/NULL/~/empty -> null; true/false (and True, TRUE...) ->
  * bool; decimal, 0o and 0x integers and floats (1.0, 1e3, .5) -> number;
  * everything else -> string ("yes", "on", "1_000", quoted "0755"...). A
- * plain integer with a leading zero (0755) is octal, as kubectl reads mode
- * bits. .inf and .nan are errors: JSON cannot hold them. Tags !!str !!int
- * !!float !!bool !!null are honoured ("!!int x" is an error), other tags are
- * ignored. Anchors and aliases are expanded (an alias becomes a copy of the
+ * plain integer with a leading zero and only octal digits (0755, not 09) is
+ * octal, as kubectl reads mode bits. .inf and .nan are errors: JSON cannot
+ * hold them. Tags !!str !!int !!float !!bool !!null are honoured ("!!int x"
+ * is an error), other tags are ignored. Anchors and aliases are expanded (an alias becomes a copy of the
  * latest node with that anchor); merge keys "<<" are applied (explicit keys
  * win, then earlier merged mappings). Integers that a double cannot hold
  * exactly, and floats beyond a double's range, are kept as cJSON raw numbers
@@ -39,23 +39,21 @@
  * newlines are literal blocks (|, |-, |+ as their trailing newlines need,
  * |2 when they start with white space) unless a line has trailing spaces or
  * a character a block cannot carry (CR, control characters), then double
- * quotes. Lines are never folded. Non-ASCII UTF-8 is written as is; a
- * string that is not UTF-8, a non-finite number, or a raw value that is
- * not a JSON number is an error. Reading what was written gives the same
- * cJSON tree (cJSON_Compare true) for every input.
+ * quotes. Lines are never folded; keys over 1000 characters are written as
+ * explicit "? key" entries. Numbers are written in their shortest exact
+ * form, with a dot before any exponent (1.0e+20); raw values holding a JSON
+ * number are written as they are. Non-ASCII UTF-8 is written as is; a
+ * string that is not UTF-8, a non-finite number, a raw value that is not a
+ * JSON number, or nesting deeper than 1000 is an error. Reading what was
+ * written gives the same cJSON tree (cJSON_Compare true) for every tree the
+ * reader returns and every tree of objects, arrays, strings, finite
+ * numbers, booleans and nulls.
  *
  * Ownership: functions returning cJSON * return a new tree the caller frees
  * with cJSON_Delete(); functions returning char * return malloc'd memory.
  * cJSON * arguments are borrowed. On failure NULL/-1 is returned and the
  * message is in *err (replaced, not appended).
  */
-
-/* libyaml's own header is also named yaml.h: with common/ on the -I path,
- * the reader's `#include <yaml.h>` (WLKIT_INCLUDE_LIBYAML defined) lands
- * here and is passed on to libyaml's. */
-#if defined(WLKIT_INCLUDE_LIBYAML) && !defined(YAML_H)
-#include_next <yaml.h>
-#endif
 
 #ifndef WLKIT_YAML_H
 #define WLKIT_YAML_H
