@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <pthread.h>
 #include <curl/curl.h>
 
 #include "log.h"
@@ -29,6 +30,37 @@ struct http {
 static struct http *the_pool;
 /* Warning texts already printed, NUL-separated: once per process. */
 static struct buf warned;
+/* Threads may share the pool: the free list and the warnings are guarded by
+ * pool_lock, the share's data by one mutex per kind of data. */
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+static pthread_once_t share_locks_once = PTHREAD_ONCE_INIT;
+
+static void share_locks_init(void)
+{
+	int i;
+
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&share_locks[i], NULL);
+}
+
+static void share_lock(CURL *c, curl_lock_data data, curl_lock_access access,
+		       void *ctx)
+{
+	(void)c;
+	(void)access;
+	(void)ctx;
+	if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
+		pthread_mutex_lock(&share_locks[data]);
+}
+
+static void share_unlock(CURL *c, curl_lock_data data, void *ctx)
+{
+	(void)c;
+	(void)ctx;
+	if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
+		pthread_mutex_unlock(&share_locks[data]);
+}
 
 /* One attempt's state, shared with the libcurl callbacks. */
 struct attempt {
@@ -63,6 +95,9 @@ struct http *http_new(void)
 	h = calloc(1, sizeof(*h));
 	if (!h || !(h->share = curl_share_init()))
 		die("out of memory");
+	pthread_once(&share_locks_once, share_locks_init);
+	curl_share_setopt(h->share, CURLSHOPT_LOCKFUNC, share_lock);
+	curl_share_setopt(h->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
 	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
 	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
@@ -98,8 +133,13 @@ void http_response_release(struct http_response *resp)
 
 static CURL *handle_get(struct http *h)
 {
-	CURL *c = h->nidle ? h->idle[--h->nidle] : curl_easy_init();
+	CURL *c;
 
+	pthread_mutex_lock(&pool_lock);
+	c = h->nidle ? h->idle[--h->nidle] : NULL;
+	pthread_mutex_unlock(&pool_lock);
+	if (!c)
+		c = curl_easy_init();
 	if (!c)
 		die("out of memory");
 	curl_easy_setopt(c, CURLOPT_SHARE, h->share);
@@ -110,9 +150,13 @@ static CURL *handle_get(struct http *h)
 static void handle_put(struct http *h, CURL *c)
 {
 	curl_easy_reset(c);
-	if (h->nidle < FREE_HANDLES)
+	pthread_mutex_lock(&pool_lock);
+	if (h->nidle < FREE_HANDLES) {
 		h->idle[h->nidle++] = c;
-	else
+		c = NULL;
+	}
+	pthread_mutex_unlock(&pool_lock);
+	if (c)
 		curl_easy_cleanup(c);
 }
 
@@ -198,16 +242,21 @@ static void log_body(const struct attempt *a, const char *what,
 
 static void print_warning(void *ctx, const char *text)
 {
-	const char *p = warned.data;
+	const char *p;
 
 	(void)ctx;
+	pthread_mutex_lock(&pool_lock);
+	p = warned.data;
 	while (p && p < warned.data + warned.len) {
-		if (!strcmp(p, text))
+		if (!strcmp(p, text)) {
+			pthread_mutex_unlock(&pool_lock);
 			return;
+		}
 		p += strlen(p) + 1;
 	}
 	buf_adds(&warned, text);
 	buf_addch(&warned, '\0');
+	pthread_mutex_unlock(&pool_lock);
 	progress_done();
 	fprintf(stderr, "Warning: %s\n", text);
 	fflush(stderr);

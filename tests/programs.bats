@@ -5,11 +5,16 @@
 load helpers
 
 PROGRAMS="kubectl-wlbuild kubectl-wlrun kubectl-gpusnap kubectl-vastrun kubectl-vkcmd gcloud-nodeimage"
+# The programs that have their frame only (kubectl-vkcmd has its commands).
+FRAMES="kubectl-wlbuild kubectl-wlrun kubectl-gpusnap kubectl-vastrun gcloud-nodeimage"
 
 @test "every program answers --help with what it is and what this build has" {
 	for p in $PROGRAMS; do
 		run -0 "$p" --help
 		assert_output --partial "Usage:"
+	done
+	for p in $FRAMES; do
+		run -0 "$p" --help
 		assert_output --partial "Status: this build of wlkit"
 	done
 	run -0 kubectl-wlrun --help
@@ -26,7 +31,7 @@ PROGRAMS="kubectl-wlbuild kubectl-wlrun kubectl-gpusnap kubectl-vastrun kubectl-
 }
 
 @test "a program without its commands exits 2 on anything else and says why" {
-	for p in $PROGRAMS; do
+	for p in $FRAMES; do
 		run -2 "$p" create x --image busybox
 		assert_output --partial "has no commands yet"
 		run -2 "$p"

@@ -244,7 +244,7 @@ char **bwrap_wrap(const struct mount_list *m, const char *workdir, char *const *
 		const char *dst = ms[i]->dst;
 		if (base[i].len) {
 			make_dirs(&a, base[i].data, &rest[i], false, &p);
-			join(&p, base[i].data, rest[i].data);
+			join(&p, base[i].data, buf_str(&rest[i]));
 			dst = p.data;
 		}
 		add3(&a, ms[i]->readonly ? "--ro-bind" : "--bind", ms[i]->src, dst);

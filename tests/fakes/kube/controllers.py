@@ -31,6 +31,7 @@ from controllers_common import (EVENTS, JOBS, JOBSETS, NODES, PODS, WORKLOADS,
 from controllers_job import JobController
 from controllers_jobset import JobSetController
 from controllers_kueue import Kueue
+from controllers_node import NodeLifecycle
 from controllers_scheduler import Scheduler
 
 RESYNC_SECONDS = 5.0
@@ -112,6 +113,7 @@ class ControlPlane:
             self._add(("jobset", j["metadata"]["namespace"], j["metadata"]["name"]))
         self._add(("sched",))
         self._add(("kueue",))
+        self._add(("nodes",))
 
     def _drain(self, timeout):
         try:
@@ -157,6 +159,8 @@ class ControlPlane:
                 self.schedule()
             elif key[0] == "kueue":
                 self.reconcile_kueue()
+            elif key[0] == "nodes":
+                self.reconcile_nodes()
             self._retries.pop(key, None)
         except ApiError as e:
             if e.code == 404:
@@ -233,7 +237,8 @@ class ControlPlane:
             return None
 
 
-class Controllers(JobController, JobSetController, Scheduler, Kueue, ControlPlane):
+class Controllers(JobController, JobSetController, Scheduler, Kueue, NodeLifecycle,
+                  ControlPlane):
     pass
 
 
