@@ -186,8 +186,10 @@ int kube_delete(struct kube *k, const char *api_version, const char *kind,
  * or a server-side timeout (the stream ends) resumes from the last seen
  * version; a 410 Gone (as a response or an ERROR event) relists and delivers
  * only the difference to what was already delivered (ADDED for new objects,
- * MODIFIED for changed resourceVersions, DELETED with the last delivered
- * object for vanished ones, DELETED then ADDED when the uid changed), so the
+ * MODIFIED for changed resourceVersions, DELETED for vanished ones, DELETED
+ * then ADDED when the uid changed; such a DELETED carries only apiVersion,
+ * kind and metadata name, namespace, uid and the last delivered
+ * resourceVersion, as the watch keeps no more per object), so the
  * caller never sees an event twice or misses a change. An event whose
  * object has the resourceVersion already delivered for it is dropped.
  * (With resource_version given, objects that had no event before the 410

@@ -110,14 +110,41 @@ static void grow(struct kube_store *s)
 	s->cap = cap;
 }
 
-/* Stores a copy of obj under key (replacing what was there). */
-static struct store_entry *put(struct kube_store *s, const char *key, const cJSON *obj)
+/* What is kept of a delivered object: enough to drop a repeat and to say
+ * which object vanished, not the whole object (a node agent watching
+ * hundreds of pods would otherwise hold a second copy of each). */
+static cJSON *identity(const cJSON *obj)
 {
-	struct store_entry **p = find(s, key), *e = *p;
-	cJSON *copy = cJSON_Duplicate(obj, 1);
+	static const char *const top[] = { "apiVersion", "kind" };
+	static const char *const meta[] = { "name", "namespace", "uid", "resourceVersion" };
+	cJSON *copy = cJSON_CreateObject(), *m;
 
 	if (!copy)
 		die("out of memory");
+	for (size_t i = 0; i < 2; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, top[i]);
+
+		if (cJSON_IsString(v))
+			cJSON_AddStringToObject(copy, top[i], v->valuestring);
+	}
+	m = cJSON_AddObjectToObject(copy, "metadata");
+	for (size_t i = 0; m && i < 4; i++) {
+		const char *v = meta_str(obj, meta[i]);
+
+		if (v)
+			cJSON_AddStringToObject(m, meta[i], v);
+	}
+	if (!m)
+		die("out of memory");
+	return copy;
+}
+
+/* Stores the identity of obj under key (replacing what was there). */
+static struct store_entry *put(struct kube_store *s, const char *key, const cJSON *obj)
+{
+	struct store_entry **p = find(s, key), *e = *p;
+	cJSON *copy = identity(obj);
+
 	if (e) {
 		cJSON_Delete(e->obj);
 		e->obj = copy;
