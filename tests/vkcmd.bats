@@ -290,6 +290,30 @@ token_pod() {
 	assert_output "first"
 }
 
+@test "restartPolicy Always restarts even a successful container, then backs off (CrashLoopBackOff)" {
+	local runs="$BATS_TEST_TMPDIR/runs"
+	run -0 kubectl apply -f - <<-EOF
+	apiVersion: v1
+	kind: Pod
+	metadata: {name: always}
+	spec:
+	  restartPolicy: Always
+	  automountServiceAccountToken: false
+	  containers:
+	  - {name: main, image: busybox, command: [sh, -c, 'echo run >> $runs']}
+	EOF
+	eventually 15 is pod/always '{.status.containerStatuses[0].state.waiting.reason}' CrashLoopBackOff
+	run -0 kubectl get pod always -o jsonpath='{.status.phase} {.status.containerStatuses[0].restartCount} {.status.containerStatuses[0].lastState.terminated.reason}'
+	assert_output "Running 1 Completed"
+	# the first restart is immediate, the next one waits for the back-off (10 s)
+	run -0 wc -l < "$runs"
+	assert_output 2
+	sleep 2
+	run -0 wc -l < "$runs"
+	assert_output 2
+	run -0 kubectl delete pod always --wait=true --timeout=30s
+}
+
 @test "activeDeadlineSeconds fails a pod that runs too long" {
 	run -0 kubectl apply -f - <<-'EOF'
 	apiVersion: v1
