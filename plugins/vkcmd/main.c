@@ -89,6 +89,10 @@ static int cmd_run(struct cli_ctx *ctx)
 		return cli_usage_error(ctx, "invalid --runtime '%s'", o.runtime);
 	if (o.max_pods <= 0)
 		return cli_usage_error(ctx, "--max-pods must be positive");
+	if (node_check_options(&o, &why) < 0) {
+		rc = cli_usage_error(ctx, "%s", buf_str(&why));
+		goto out;
+	}
 	if (!!o.kubelet_cert != !!o.kubelet_key)
 		return cli_usage_error(ctx, "--kubelet-cert and --kubelet-key go together");
 	if (o.pipe && access(o.pipe, F_OK) < 0) {

@@ -267,6 +267,56 @@ static cJSON *parse_taint(const char *s)
 	return t;
 }
 
+int node_check_options(const struct vk_opts *o, struct buf *why)
+{
+	struct buf w = BUF_INIT;
+	int64_t v;
+	int rc = -1;
+
+	for (int i = 0; i < o->labels.n; i++) {
+		const char *l = o->labels.items[i], *eq = strchr(l, '=');
+		char *k;
+		bool ok;
+
+		if (!eq || eq == l) {
+			buf_set(why, "invalid --label '%s': want KEY=VALUE", l);
+			goto out;
+		}
+		k = strndup(l, (size_t)(eq - l));
+		ok = label_key_valid(k, &w) && label_value_valid(eq + 1, &w);
+		free(k);
+		if (!ok) {
+			buf_set(why, "invalid --label '%s': %s", l, buf_str(&w));
+			goto out;
+		}
+	}
+	for (int i = 0; i < o->taints.n; i++) {
+		cJSON *t = parse_taint(o->taints.items[i]);
+		const char *key = obj_str(t, "key");
+		bool ok = t && key && label_key_valid(key, &w);
+
+		cJSON_Delete(t);
+		if (!ok) {
+			buf_set(why, "invalid --taint '%s': want KEY[=VALUE]:NoSchedule|"
+				"PreferNoSchedule|NoExecute%s%s", o->taints.items[i],
+				w.len ? ": " : "", buf_str(&w));
+			goto out;
+		}
+	}
+	if (o->cpu && (quantity_milli(o->cpu, &v, &w) < 0 || v <= 0)) {
+		buf_set(why, "invalid --cpu '%s': %s", o->cpu, w.len ? buf_str(&w) : "must be positive");
+		goto out;
+	}
+	if (o->memory && (quantity_value(o->memory, &v, &w) < 0 || v <= 0)) {
+		buf_set(why, "invalid --memory '%s': %s", o->memory, w.len ? buf_str(&w) : "must be positive");
+		goto out;
+	}
+	rc = 0;
+out:
+	buf_release(&w);
+	return rc;
+}
+
 static int node_object(struct agent *a, cJSON **out, struct kube_err *err)
 {
 	cJSON *n = obj_new("v1", "Node", NULL, a->node), *taints;

@@ -77,6 +77,9 @@ int node_set_ready(struct agent *a, bool ready, const char *reason,
 		   const char *message, struct kube_err *err);
 /* The host's address towards the API server, CPUs and memory. */
 void node_probe_host(struct agent *a);
+/* Checks --label, --taint, --cpu and --memory before anything is sent;
+ * -1 with the message in *why. */
+int node_check_options(const struct vk_opts *o, struct buf *why);
 
 /* runtime.c */
 int runtime_parse(const char *s, enum runtime *out);
