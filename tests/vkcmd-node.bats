@@ -211,3 +211,22 @@ stub_test() {	# stub_test RUNTIME
 	eventually 5 is node/crashy '{.status.conditions[?(@.type=="Ready")].status}' True
 	kill -TERM "$(agent_pid crashy)"
 }
+
+@test "the node is named after \$JOBNAME when --node-name is not given, else the host name" {
+	JOBNAME=vk-job42 kubectl-vkcmd --listen 127.0.0.1:0 --work-dir "$BATS_FILE_TMPDIR/jobname" \
+		</dev/null >"$BATS_FILE_TMPDIR/jobname.log" 2>&1 3>&- &
+	echo $! >"$BATS_FILE_TMPDIR/jobname.pid"
+	eventually 10 kubectl get node vk-job42
+	run -0 kubectl get node vk-job42 -o jsonpath='{.metadata.labels.kubernetes\.io/hostname} {.spec.taints[0].key}'
+	assert_output "vk-job42 virtual-kubelet.io/provider"
+	kill -TERM "$(cat "$BATS_FILE_TMPDIR/jobname.pid")"
+	eventually 10 is node/vk-job42 '{.status.conditions[?(@.type=="Ready")].status}' False
+	# without JOBNAME: the host name, lower-cased as a node name must be
+	host=$(hostname | tr 'A-Z' 'a-z')
+	env -u JOBNAME kubectl-vkcmd --listen 127.0.0.1:0 --work-dir "$BATS_FILE_TMPDIR/hostname" \
+		</dev/null >"$BATS_FILE_TMPDIR/hostname.log" 2>&1 3>&- &
+	echo $! >"$BATS_FILE_TMPDIR/hostname.pid"
+	eventually 10 kubectl get node "$host"
+	kill -TERM "$(cat "$BATS_FILE_TMPDIR/hostname.pid")"
+	eventually 10 is "node/$host" '{.status.conditions[?(@.type=="Ready")].status}' False
+}
