@@ -66,7 +66,14 @@ DRIVER     = $(if $(DRIVER_SRC),$(B)/tests/wlkit-t)
 $(B)/tests/wlkit-t: $(DRIVER_SRC:%.c=$(B)/%.o) $(B)/libwlkit.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(DRIVER_SRC:%.c=$(B)/%.o) $(B)/libwlkit.a $(LIBS)
 
-unit: $(UNIT_BINS) $(DRIVER)
+# kubectl-vkcmd's file and socket parts on their own (tests/vkcmd-io.bats).
+VKIO_OBJ = $(patsubst %,$(B)/plugins/vkcmd/%.o,logs kubelet kubelet_logs volumes downward bwrap) \
+	   $(patsubst %.c,$(B)/%.o,$(wildcard tests/vkcmd-io/*.c))
+$(B)/tests/vkcmd-io/vkio.o: ALL_CFLAGS += -iquote plugins/vkcmd
+$(B)/tests/vkio: $(VKIO_OBJ) $(B)/libwlkit.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(VKIO_OBJ) $(B)/libwlkit.a $(LIBS)
+
+unit: $(UNIT_BINS) $(DRIVER) $(B)/tests/vkio
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 

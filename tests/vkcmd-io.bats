@@ -8,15 +8,10 @@ load helpers
 
 setup_file() {
 	export D="$BATS_FILE_TMPDIR/cluster" W="$BATS_FILE_TMPDIR/node"
-	export VKIO="$BATS_FILE_TMPDIR/vkio" NODE=vkio-node
-	# VKIO_CFLAGS: extra flags, e.g. -fsanitize=address,undefined
-	cc -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -O2 -g ${VKIO_CFLAGS:-} \
-		-I"$WLKIT_ROOT/common" -I"$WLKIT_ROOT/plugins/vkcmd" \
-		"$WLKIT_ROOT"/tests/vkcmd-io/*.c \
-		"$WLKIT_ROOT"/plugins/vkcmd/{logs,kubelet,kubelet_logs,volumes,downward,bwrap}.c \
-		"$WLKIT_ROOT/common/libwlkit.a" \
-		-lyaml -lcjson -lcurl -larchive -lssl -lcrypto -lz -lm -lpthread \
-		-o "$VKIO" >&3 2>&1
+	export NODE=vkio-node
+	# built by `make unit` in the mode of the run (plain or sanitize)
+	export VKIO="$WLKIT_ROOT/build/${MODE:-plain}/tests/vkio"
+	[ -x "$VKIO" ] || make -C "$WLKIT_ROOT" --no-print-directory unit >&3 2>&1
 	cluster_up "$D"
 	mkdir -p "$W/pods"
 	"$VKIO" kubelet "$W" "$NODE" >"$BATS_FILE_TMPDIR/kport" 2>"$BATS_FILE_TMPDIR/klog" &
