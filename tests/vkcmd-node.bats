@@ -230,3 +230,34 @@ stub_test() {	# stub_test RUNTIME
 	kill -TERM "$(cat "$BATS_FILE_TMPDIR/hostname.pid")"
 	eventually 10 is "node/$host" '{.status.conditions[?(@.type=="Ready")].status}' False
 }
+
+@test "without bubblewrap a pod that mounts volumes fails with MountsUnsupported; its work dir defaults under XDG_STATE_HOME" {
+	local bin="$BATS_FILE_TMPDIR/nobwrap-bin" c
+	mkdir -p "$bin"
+	for c in sh cat; do ln -sf "$(command -v $c)" "$bin/$c"; done
+	ln -sf "$WLKIT_ROOT/bin/kubectl-vkcmd" "$bin/kubectl-vkcmd"
+	XDG_STATE_HOME="$BATS_FILE_TMPDIR/state" PATH="$bin" kubectl-vkcmd --node-name nobwrap \
+		--listen 127.0.0.1:0 --no-taint </dev/null >"$BATS_FILE_TMPDIR/nobwrap.log" 2>&1 3>&- &
+	echo $! >"$BATS_FILE_TMPDIR/nobwrap.pid"
+	eventually 10 kubectl get node nobwrap
+	[ -d "$BATS_FILE_TMPDIR/state/wlkit/vkcmd/nobwrap" ]
+	run -0 stat -c %a "$BATS_FILE_TMPDIR/state/wlkit/vkcmd/nobwrap"
+	assert_output 700
+	run -0 kubectl apply -f - <<-'EOF'
+	apiVersion: v1
+	kind: Pod
+	metadata: {name: needs-mounts}
+	spec:
+	  nodeName: nobwrap
+	  restartPolicy: Never
+	  automountServiceAccountToken: false
+	  volumes: [{name: scratch, emptyDir: {}}]
+	  containers:
+	  - {name: main, image: busybox, command: [sh, -c, 'echo ran > /scratch/x'], volumeMounts: [{name: scratch, mountPath: /scratch}]}
+	EOF
+	eventually 10 is pod/needs-mounts '{.status.phase}' Failed
+	run -0 kubectl get pod needs-mounts -o jsonpath='{.status.reason}: {.status.message}'
+	assert_output --partial "MountsUnsupported: the pod mounts volumes and bubblewrap (bwrap) is not usable"
+	[ ! -e /scratch/x ]
+	kill -TERM "$(cat "$BATS_FILE_TMPDIR/nobwrap.pid")"
+}
