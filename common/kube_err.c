@@ -129,72 +129,45 @@ static void server_text(const char *body, size_t len, struct buf *out)
 	buf_add(out, body, len);
 }
 
-/* client-go's NewGenericServerResponse: reason and message by code. */
+/* client-go's NewGenericServerResponse: reason and message by code; a NULL
+ * message means the response's own text. */
+static const struct {
+	long status;
+	const char *reason, *message;
+} generic_codes[] = {
+	{ 400, "BadRequest", "the server rejected our request for an unknown reason" },
+	{ 401, "Unauthorized", "the server has asked for the client to provide credentials" },
+	{ 403, "Forbidden", NULL },
+	{ 404, "NotFound", "the server could not find the requested resource" },
+	{ 405, "MethodNotAllowed", "the server does not allow this method on the requested resource" },
+	{ 406, "NotAcceptable", NULL },
+	{ 409, "Conflict", "the server reported a conflict" },
+	{ 415, "UnsupportedMediaType", NULL },
+	{ 422, "Invalid", "the server rejected our request due to an error in our request" },
+	{ 429, "TooManyRequests", "the server has received too many requests and has asked us to try again later" },
+	{ 503, "ServiceUnavailable", "the server is currently unable to handle the request" },
+	{ 504, "Timeout", "the server was unable to return a response in the time allotted, but may still be processing the request" },
+};
+
 static void generic(struct kube_err *err, long status, const char *text)
 {
-	const char *reason = "Unknown";
 	struct buf *m = &err->message;
 
-	switch (status) {
-	case 400:
-		reason = "BadRequest";
-		buf_adds(m, "the server rejected our request for an unknown reason");
-		break;
-	case 401:
-		reason = "Unauthorized";
-		buf_adds(m, "the server has asked for the client to provide credentials");
-		break;
-	case 403:
-		reason = "Forbidden";
-		buf_adds(m, text);
-		break;
-	case 404:
-		reason = "NotFound";
-		buf_adds(m, "the server could not find the requested resource");
-		break;
-	case 405:
-		reason = "MethodNotAllowed";
-		buf_adds(m, "the server does not allow this method on the requested resource");
-		break;
-	case 406:
-		reason = "NotAcceptable";
-		buf_adds(m, text);
-		break;
-	case 409:
-		reason = "Conflict";
-		buf_adds(m, "the server reported a conflict");
-		break;
-	case 415:
-		reason = "UnsupportedMediaType";
-		buf_adds(m, text);
-		break;
-	case 422:
-		reason = "Invalid";
-		buf_adds(m, "the server rejected our request due to an error in our request");
-		break;
-	case 429:
-		reason = "TooManyRequests";
-		buf_adds(m, "the server has received too many requests and has asked us to try again later");
-		break;
-	case 503:
-		reason = "ServiceUnavailable";
-		buf_adds(m, "the server is currently unable to handle the request");
-		break;
-	case 504:
-		reason = "Timeout";
-		buf_adds(m, "the server was unable to return a response in the time allotted, but may still be processing the request");
-		break;
-	default:
-		if (status >= 500) {
-			reason = "InternalError";
-			buf_printf(m, "an error on the server (\"%s\") has prevented the request from succeeding",
-				   text);
-		} else {
-			buf_printf(m, "the server responded with the status code %ld but did not return more information",
-				   status);
+	for (size_t i = 0; i < sizeof(generic_codes) / sizeof(generic_codes[0]); i++)
+		if (generic_codes[i].status == status) {
+			buf_adds(m, generic_codes[i].message ? generic_codes[i].message : text);
+			set_reason(err, generic_codes[i].reason);
+			return;
 		}
+	if (status >= 500) {
+		buf_printf(m, "an error on the server (\"%s\") has prevented the request from succeeding",
+			   text);
+		set_reason(err, "InternalError");
+	} else {
+		buf_printf(m, "the server responded with the status code %ld but did not return more information",
+			   status);
+		set_reason(err, "Unknown");
 	}
-	set_reason(err, reason);
 }
 
 void kube_err_from_response(struct kube_err *err, long status, const char *body,
