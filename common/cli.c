@@ -20,6 +20,12 @@ static const char *argv0 = "";
 /* The global option tables point at this; cli_main fills ctx->g from it. */
 static struct cli_global G;
 static const char *output_choices_now = "yaml|json|name";
+static const char *const *(*value_completer)(const char *opt);
+
+void cli_set_value_completer(const char *const *(*fn)(const char *opt))
+{
+	value_completer = fn;
+}
 
 static const struct cli_opt kube_opts[] = {
 	{ "kubeconfig", 0, CLI_STR, &G.kube.kubeconfig, "FILE", "path to the kubeconfig file to use", NULL, "file" },
@@ -477,6 +483,18 @@ static void complete_choices(const char *prefix, const char *flag, const char *c
 	}
 }
 
+/* Candidates from the value completer for o that start with prefix; true
+ * when the completer knows o. */
+static bool complete_values(const struct cli_opt *o, const char *prefix, const char *flag)
+{
+	const char *const *v = value_completer ? value_completer(o->name) : NULL;
+
+	for (; v && *v; v++)
+		if (!strncmp(*v, prefix, strlen(prefix)))
+			printf("%s%s\n", flag ? flag : "", *v);
+	return value_completer && value_completer(o->name);
+}
+
 static int directive_for(const char *what)
 {
 	if (!what)
@@ -527,6 +545,8 @@ static int complete(const struct cli_prog *p, int argc, char **argv)
 			if (opt_choices(o)) {
 				complete_choices(word, NULL, opt_choices(o));
 				printf(":4\n");
+			} else if (complete_values(o, word, NULL)) {
+				printf(":4\n");
 			} else {
 				printf(":%d\n", directive_for(o->complete));
 			}
@@ -543,6 +563,9 @@ static int complete(const struct cli_prog *p, int argc, char **argv)
 			if (o && opt_choices(o)) {
 				buf_add(&flag, word, (size_t)(eq - word + 1));
 				complete_choices(eq + 1, buf_str(&flag), opt_choices(o));
+			} else if (o) {
+				buf_add(&flag, word, (size_t)(eq - word + 1));
+				complete_values(o, eq + 1, buf_str(&flag));
 			}
 			buf_release(&flag);
 			printf(":4\n");

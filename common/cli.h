@@ -117,5 +117,10 @@ int cli_usage_error(const struct cli_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* The version string the build stamped in (WLKIT_VERSION). */
 const char *cli_version(void);
+/* Completion of option values that are too many for `choices` (no
+ * validation): fn(option name) returns a NULL-terminated list of candidates
+ * in static storage, or NULL for an option it does not complete. Set once,
+ * before cli_main; NULL (the default) completes nothing extra. */
+void cli_set_value_completer(const char *const *(*fn)(const char *opt));
 
 #endif

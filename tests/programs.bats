@@ -5,8 +5,9 @@
 load helpers
 
 PROGRAMS="kubectl-wlbuild kubectl-wlrun kubectl-gpusnap kubectl-vastrun kubectl-vkcmd gcloud-nodeimage"
-# The programs that have their frame only (kubectl-vkcmd has its commands).
-FRAMES="kubectl-wlbuild kubectl-wlrun kubectl-gpusnap kubectl-vastrun gcloud-nodeimage"
+# The programs that have their frame only (kubectl-vkcmd and kubectl-wlrun
+# have their commands).
+FRAMES="kubectl-wlbuild kubectl-gpusnap kubectl-vastrun gcloud-nodeimage"
 
 @test "every program answers --help with what it is and what this build has" {
 	for p in $PROGRAMS; do
@@ -18,7 +19,8 @@ FRAMES="kubectl-wlbuild kubectl-wlrun kubectl-gpusnap kubectl-vastrun gcloud-nod
 		assert_output --partial "Status: this build of wlkit"
 	done
 	run -0 kubectl-wlrun --help
-	assert_output --partial "kubectl wlrun --help | --version"
+	assert_output --partial "kubectl wlrun [create] NAME"
+	refute_output --partial "Status: this build of wlkit"
 	run -0 gcloud-nodeimage -h
 	assert_output --partial "gcloud nodeimage --help | --version"
 }

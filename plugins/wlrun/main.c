@@ -1,12 +1,92 @@
 /* kubectl-wlrun - Run accelerator workloads as JobSets, Jobs or Pods
  *
- * This build has the program's frame only (options, --help, --version,
- * completion); its commands come with its own issue. Until then every other
- * invocation is a usage error (exit 2), so nothing pretends to work.
+ * This build has the create command (the default): a workload generated
+ * from an image, a command and an accelerator type, printed or applied with
+ * server-side apply.
  */
+#include <string.h>
+
 #include "cli.h"
+#include "wlrun.h"
+
+static struct create_opts o = {
+	.num_slices = 1, .num_nodes = NUM_NODES_UNSET, .ttl = -1, .grace = 30,
+};
+
+static const struct cli_opt create_opts[] = {
+	{ "image", 0, CLI_STR, &o.image, "IMAGE",
+	  "the container image (default: the status.image of an ImageBuild on stdin)", NULL, NULL },
+	{ "accelerator", 0, CLI_STR, &o.accelerator, "TYPE",
+	  "device type: l4-1, a100-40gb-8, h100-80gb-8, v5p-8, v6e-256, tpu7x-8, "
+	  "n2-standard-32-4, or a raw GKE label such as nvidia-tesla-a100", NULL, NULL },
+	{ "num-slices", 0, CLI_INT, &o.num_slices, "N", "number of slices (default 1)", NULL, NULL },
+	{ "num-nodes", 0, CLI_INT, &o.num_nodes, "N",
+	  "VMs per slice for GPU types (default 1; a CPU type names its own)", NULL, NULL },
+	{ "command", 0, CLI_STR, &o.command, "'SHELL LINE'",
+	  "run this line with /bin/sh -c (or give CMD ARGS after --)", NULL, NULL },
+	{ "kind", 0, CLI_STR, &o.kind, "KIND", "what to create (default jobset)",
+	  "jobset|job|pod", NULL },
+	{ "queue", 0, CLI_STR, &o.queue, "NAME", "the Kueue LocalQueue", NULL, NULL },
+	{ "priority", 0, CLI_STR, &o.priority, "PRIORITY", "the PriorityClass",
+	  "very-low|low|medium|high|very-high", NULL },
+	{ "max-restarts", 0, CLI_INT, &o.max_restarts, "N",
+	  "restarts of the whole workload after a failure that is not the user code's "
+	  "(default 0)", NULL, NULL },
+	{ "ttl-seconds-after-finished", 0, CLI_INT, &o.ttl, "N",
+	  "delete the workload N seconds after it finished (omitted unless given)", NULL, NULL },
+	{ "termination-grace-period", 0, CLI_INT, &o.grace, "SECONDS",
+	  "terminationGracePeriodSeconds (default 30)", NULL, NULL },
+	{ "restart-on-exit-codes", 0, CLI_STR, &o.restart_on_exit_codes, "LIST",
+	  "exit codes (1-255, comma-separated) after which the workload may restart", NULL, NULL },
+	{ "env", 0, CLI_LIST, &o.env, "NAME=VALUE", "an environment variable (repeatable)", NULL, NULL },
+	{ "env-file", 0, CLI_STR, &o.env_file, "FILE",
+	  "NAME=VALUE lines; a bare NAME copies the local value; # comments", NULL, "file" },
+	{ "cpu", 0, CLI_STR, &o.cpu, "QUANTITY", "CPU request (CPU types: default 500m)", NULL, NULL },
+	{ "memory", 0, CLI_STR, &o.memory, "QUANTITY",
+	  "memory request (CPU types: default 512Mi)", NULL, NULL },
+	{ "gpus-per-node", 0, CLI_INT, &o.gpus_per_node, "N",
+	  "GPUs per VM with a raw GKE accelerator label (default 1)", NULL, NULL },
+	{ "node-selector", 0, CLI_LIST, &o.node_selectors, "KEY=VALUE",
+	  "a node selector (repeatable)", NULL, NULL },
+	{ "toleration", 0, CLI_LIST, &o.tolerations, "KEY[=VALUE]:EFFECT",
+	  "a toleration (repeatable)", NULL, NULL },
+	{ "label", 0, CLI_LIST, &o.labels, "KEY=VALUE", "a label (repeatable)", NULL, NULL },
+	{ "annotation", 0, CLI_LIST, &o.annotations, "KEY=VALUE",
+	  "an annotation (repeatable)", NULL, NULL },
+	{ "service-account", 0, CLI_STR, &o.service_account, "NAME",
+	  "the pods' service account", NULL, NULL },
+	{ "image-pull-secret", 0, CLI_LIST, &o.pull_secrets, "NAME",
+	  "a Secret for pulling the image (repeatable)", NULL, NULL },
+	{ "shm-size", 0, CLI_STR, &o.shm_size, "QUANTITY",
+	  "size limit of the /dev/shm emptyDir (default: none)", NULL, NULL },
+	{ "node", 0, CLI_STR, &o.node, "NAME",
+	  "pin to one node (tolerates the virtual-kubelet taint)", NULL, NULL },
+	{ "output-manifest", 0, CLI_STR, &o.output_manifest, "FILE",
+	  "also write the generated manifest to FILE", NULL, "file" },
+	{ NULL, 0, CLI_BOOL, NULL, NULL, NULL, NULL, NULL }
+};
+
+static int cmd_create(struct cli_ctx *ctx)
+{
+	return create_run(ctx, &o);
+}
 
 static const struct cli_cmd cmds[] = {
+	{ "create", cmd_create, "Create a workload",
+	  "NAME [--image IMAGE] [--accelerator TYPE] [--command 'LINE' | -- CMD ARGS...]",
+	  "Generates a JobSet (default), Job or Pod for the image, command and\n"
+	  "accelerator type and applies it with server-side apply (field manager\n"
+	  "kubectl-wlrun). With --dry-run=client it is only printed; with\n"
+	  "--dry-run=server the API server checks it without saving it.\n"
+	  "An ImageBuild object on stdin supplies the image when --image is not\n"
+	  "given; other objects on stdin pass through to stdout unchanged.",
+	  "  # a JobSet on one v5p-8 slice\n"
+	  "  kubectl wlrun train --image gcr.io/p/trainer --accelerator v5p-8 -- python3 train.py\n"
+	  "  # print the manifest of 2 nodes of 8 H100 each\n"
+	  "  kubectl wlrun big --image img --accelerator h100-80gb-8 --num-nodes 2 --dry-run=client -o yaml\n"
+	  "  # a Job pinned to one node\n"
+	  "  kubectl wlrun hello --kind job --image busybox --node wlkit-node-1 -- sh -c 'echo hi'",
+	  create_opts, CLI_G_KUBE | CLI_G_OUTPUT | CLI_G_DRYRUN, 1, 1, NULL, NULL },
 	{ NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, NULL, NULL }
 };
 
@@ -15,15 +95,20 @@ static const struct cli_prog prog = {
 	.host = "kubectl",
 	.summary = "Run accelerator workloads as JobSets, Jobs or Pods",
 	.description =
-		"Turns an image, a command and an accelerator type into a JobSet, Job or\nPod, applies it with server-side apply, waits, streams logs, lists and\ndeletes workloads.\n"
-		"\n"
-		"Status: this build of wlkit has the shared library and the\n"
-		"program's frame only; its commands are not in this build yet.",
+		"Turns an image, a command and an accelerator type into a JobSet, Job or\n"
+		"Pod and applies it with server-side apply.",
 	.cmds = cmds,
-	.default_cmd = NULL,
+	.default_cmd = "create",
 };
+
+/* --accelerator completes from the device type table. */
+static const char *const *complete_values(const char *opt)
+{
+	return !strcmp(opt, "accelerator") ? accel_names() : NULL;
+}
 
 int main(int argc, char **argv)
 {
+	cli_set_value_completer(complete_values);
 	return cli_main(&prog, argc, argv);
 }

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -113,6 +114,39 @@ TEST(default_command_mixes_flags_and_words)
 	CHECK_INT(run(&o, &e, "kubectl-demo", "create", "train", "--image=x", "-nteam", "--v", "8",
 		      "--num-nodes", "-3", "--timeout", "90s", NULL), 0);
 	CHECK_STR(buf_str(&o), "create image=x wait=0 num=-3 timeout=90000 ns=team out=- dry=none v=8 arg=train\n");
+	buf_release(&o);
+	buf_release(&e);
+}
+
+static const char *const *image_values(const char *opt)
+{
+	static const char *const images[] = { "busybox", "bash-img", "python", NULL };
+
+	return !strcmp(opt, "image") ? images : NULL;
+}
+
+TEST(value_completer_completes_long_value_lists)
+{
+	struct buf o = BUF_INIT, e = BUF_INIT;
+
+	cli_set_value_completer(image_values);
+	CHECK_INT(run(&o, &e, "kubectl-demo", "__complete", "x", "--image", "b", NULL), 0);
+	CHECK_STR(buf_str(&o), "busybox\nbash-img\n:4\n");
+	CHECK_INT(run(&o, &e, "kubectl-demo", "__complete", "x", "--image=bu", NULL), 0);
+	CHECK_STR(buf_str(&o), "--image=busybox\n:4\n");
+	CHECK_INT(run(&o, &e, "kubectl-demo", "__complete", "x", "--image", "z", NULL), 0);
+	CHECK_STR(buf_str(&o), ":4\n");
+	/* options it does not know keep their own completion */
+	CHECK_INT(run(&o, &e, "kubectl-demo", "__complete", "x", "--env-file", "", NULL), 0);
+	CHECK_STR(buf_str(&o), ":0\n");
+	CHECK_INT(run(&o, &e, "kubectl-demo", "__complete", "x", "--kind", "jobs", NULL), 0);
+	CHECK_STR(buf_str(&o), "jobset\n:4\n");
+	/* values are not validated against the list */
+	CHECK_INT(run(&o, &e, "kubectl-demo", "x", "--image", "zzz", NULL), 0);
+	CHECK_CONTAINS(buf_str(&o), "image=zzz");
+	cli_set_value_completer(NULL);
+	CHECK_INT(run(&o, &e, "kubectl-demo", "__complete", "x", "--image", "b", NULL), 0);
+	CHECK_STR(buf_str(&o), ":4\n");
 	buf_release(&o);
 	buf_release(&e);
 }
