@@ -7,7 +7,15 @@
 #include <string.h>
 
 #include "cli.h"
+#include "manage.h"
+#include "log.h"
+#include "wait.h"
 #include "wlrun.h"
+
+static bool create_wait;
+static struct wait_opts wait_o;
+static long logs_slice = -1, logs_node = -1;
+static bool logs_follow;
 
 static struct create_opts o = {
 	.num_slices = 1, .num_nodes = NUM_NODES_UNSET, .ttl = -1, .grace = 30,
@@ -61,6 +69,13 @@ static const struct cli_opt create_opts[] = {
 	  "size limit of the /dev/shm emptyDir (default: none)", NULL, NULL },
 	{ "node", 0, CLI_STR, &o.node, "NAME",
 	  "pin to one node (tolerates the virtual-kubelet taint)", NULL, NULL },
+	{ "wait", 0, CLI_BOOL, &create_wait, NULL,
+	  "wait for the workload to finish (exit 0 completed, 125 failed, 124 timed out)",
+	  NULL, NULL },
+	{ "timeout", 0, CLI_DURATION, &wait_o.timeout_ms, "DURATION",
+	  "with --wait: stop waiting after DURATION (the workload keeps running)", NULL, NULL },
+	{ "logs", 0, CLI_BOOL, &wait_o.logs, NULL,
+	  "with --wait: follow the logs of the first pod of the first job", NULL, NULL },
 	{ "output-manifest", 0, CLI_STR, &o.output_manifest, "FILE",
 	  "also write the generated manifest to FILE", NULL, "file" },
 	{ NULL, 0, CLI_BOOL, NULL, NULL, NULL, NULL, NULL }
@@ -68,7 +83,45 @@ static const struct cli_opt create_opts[] = {
 
 static int cmd_create(struct cli_ctx *ctx)
 {
-	return create_run(ctx, &o);
+	int rc;
+
+	if ((wait_o.logs || wait_o.timeout_ms) && !create_wait)
+		return cli_usage_error(ctx, "--timeout and --logs need --wait");
+	if (create_wait && strcmp(ctx->g.dry_run, "none"))
+		return cli_usage_error(ctx, "--wait cannot be used with --dry-run");
+	rc = create_run(ctx, &o);
+	if (rc || !create_wait)
+		return rc;
+	wait_o.kind = o.kind ? o.kind : "jobset";
+	return wait_run(ctx, ctx->argv[0], &wait_o);
+}
+
+static const struct cli_opt wait_opts[] = {
+	{ "timeout", 0, CLI_DURATION, &wait_o.timeout_ms, "DURATION",
+	  "stop waiting after DURATION (the workload keeps running; exit 124)", NULL, NULL },
+	{ "logs", 0, CLI_BOOL, &wait_o.logs, NULL,
+	  "follow the logs of the first pod of the first job", NULL, NULL },
+	{ NULL, 0, CLI_BOOL, NULL, NULL, NULL, NULL, NULL }
+};
+
+static int cmd_wait(struct cli_ctx *ctx)
+{
+	return wait_run(ctx, ctx->argv[0], &wait_o);
+}
+
+static const struct cli_opt logs_opts[] = {
+	{ "follow", 'f', CLI_BOOL, &logs_follow, NULL, "follow the log while the pod runs",
+	  NULL, NULL },
+	{ "slice", 0, CLI_INT, &logs_slice, "I", "the slice (the JobSet's job index; default 0)",
+	  NULL, NULL },
+	{ "node", 0, CLI_INT, &logs_node, "J", "the node in the slice (completion index; default 0)",
+	  NULL, NULL },
+	{ NULL, 0, CLI_BOOL, NULL, NULL, NULL, NULL, NULL }
+};
+
+static int cmd_logs(struct cli_ctx *ctx)
+{
+	return logs_run(ctx, ctx->argv[0], logs_slice, logs_node, logs_follow);
 }
 
 static const struct cli_cmd cmds[] = {
@@ -87,6 +140,25 @@ static const struct cli_cmd cmds[] = {
 	  "  # a Job pinned to one node\n"
 	  "  kubectl wlrun hello --kind job --image busybox --node wlkit-node-1 -- sh -c 'echo hi'",
 	  create_opts, CLI_G_KUBE | CLI_G_OUTPUT | CLI_G_DRYRUN, 1, 1, NULL, NULL },
+	WLRUN_APPLY_CMD,
+	WLRUN_LIST_CMD,
+	WLRUN_DELETE_CMD,
+	{ "wait", cmd_wait, "Wait for a workload to finish",
+	  "NAME [--timeout DURATION] [--logs]",
+	  "Watches the JobSet, Job or Pod NAME, its pods and its Kueue Workload and\n"
+	  "prints the state changes on stderr. Exits 0 when it completed, 125 when\n"
+	  "it failed (with the failed pod's exit code and last log lines), 124 when\n"
+	  "--timeout passed first. Interrupting stops the waiting, not the workload.",
+	  "  # wait at most ten minutes\n"
+	  "  kubectl wlrun wait train --timeout 10m",
+	  wait_opts, CLI_G_KUBE, 1, 1, NULL, NULL },
+	{ "logs", cmd_logs, "Print the logs of a workload's pod",
+	  "NAME [-f] [--slice I] [--node J]",
+	  "Prints the log of one pod of the workload: node J of slice I (default\n"
+	  "the first pod of the first job).",
+	  "  # follow node 1 of slice 0\n"
+	  "  kubectl wlrun logs train -f --node 1",
+	  logs_opts, CLI_G_KUBE, 1, 1, NULL, NULL },
 	{ NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, NULL, NULL }
 };
 
