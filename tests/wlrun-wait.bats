@@ -16,6 +16,21 @@ teardown_file() {
 	"$WLKIT_ROOT/tests/fakes/kube/cluster" down "$BATS_FILE_TMPDIR/c" >/dev/null 2>&1 || true
 }
 
+# eventually SECONDS CMD...: CMD succeeds within SECONDS (a loaded machine
+# may take a while to start a pod; nothing here measures speed).
+eventually() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.2
+	done
+}
+
+job_active() {
+	[ "$(kubectl get job "$1" -o jsonpath='{.status.active}')" = 1 ]
+}
+
 @test "a JobSet of 2 slices x 2 nodes runs; --wait --logs shows the first pod and exits 0" {
 	run -0 --separate-stderr kubectl-wlrun ms --image busybox --accelerator n2-standard-4-2 \
 		--num-slices 2 --wait --logs -- sh -c 'echo rank=$NODE_RANK job=$JOB_INDEX'
@@ -63,8 +78,8 @@ teardown_file() {
 @test "--timeout exits 124 and the workload keeps running" {
 	run -124 kubectl-wlrun slow --kind job --image busybox --wait --timeout 2s -- sleep 60
 	[[ "$output" == *"timed out after 2s"*"the workload keeps running"* ]]
-	run -0 kubectl get job slow -o jsonpath='{.status.active}'
-	[ "$output" = 1 ]
+	# it is still there and (once its pod started) running
+	eventually 20 job_active slow
 	run -124 kubectl-wlrun wait slow --timeout 1s
 	kubectl delete job slow --wait=false >/dev/null
 }
@@ -108,8 +123,9 @@ teardown_file() {
 	  clusterQueue: small
 	EOF
 	run -0 kubectl-wlrun first --kind job --image busybox --queue lq --cpu 800m -- sh -c 'sleep 3'
-	run -0 --separate-stderr kubectl-wlrun second --kind job --image busybox --queue lq \
+	run --separate-stderr kubectl-wlrun second --kind job --image busybox --queue lq \
 		--cpu 800m --wait --logs -- sh -c 'echo second ran'
+	[ "$status" -eq 0 ] || { echo "exit $status; stderr: $stderr" >&2; false; }
 	[ "$output" = "second ran" ]
 	[[ "$stderr" == *"second: queued: "*"insufficient unused quota for cpu"* ]]
 	[[ "$stderr" == *"second: admitted by ClusterQueue 'small'"* ]]
