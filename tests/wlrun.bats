@@ -169,6 +169,8 @@ print(json.dumps(eval(sys.argv[2])))' "$1" "$2"
 	assert_line --index 0 "error: unknown accelerator type 'v5p-9'; did you mean 'v5p-8', 'v5p-16' or 'v5p-32'?"
 	run -2 kubectl-wlrun bad2 --image i --accelerator h100-80g-8
 	assert_line --index 0 --partial "did you mean 'h100-80gb-8'"
+	run -2 kubectl-wlrun bad2 --image i --accelerator h100
+	assert_line --index 0 --regexp "did you mean 'h100-80gb-8', 'h100-mega-80gb-8'"
 	run -2 kubectl-wlrun a-name-that-is-much-longer-than-forty-chars --image i
 	assert_line --index 0 "error: invalid name 'a-name-that-is-much-longer-than-forty-chars': must be no more than 40 characters"
 	run -2 kubectl-wlrun 1bad --image i

@@ -177,7 +177,10 @@ static int unknown(const char *type, struct buf *why)
 	int n = 0;
 
 	for (const char *const *p = all; *p; p++) {
-		size_t d = edit_distance(type, *p);
+		/* a name the input begins ("h100" for "h100-80gb-8") is the
+		 * closest there is; otherwise the fewest edits */
+		size_t d = strncmp(*p, type, strlen(type)) ? edit_distance(type, *p) : 0;
+
 		for (int i = 0; i < 3; i++) {
 			if (d < dist[i]) {
 				for (int j = 2; j > i; j--) {
