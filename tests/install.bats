@@ -31,3 +31,14 @@ load helpers
 	assert_output --partial "WLKIT_SERVICEACCOUNT_DIR"
 	assert_output --partial "</dev/null"
 }
+
+@test "make deps prints the exact apt-get command for what is missing when not root" {
+	local stubs=$BATS_TEST_TMPDIR/stubs
+	mkdir -p "$stubs"
+	# bats-assert is missing and we are not root
+	printf '#!/bin/sh\ncase "$*" in *bats-assert*) exit 1;; esac\necho "install ok installed"\n' >"$stubs/dpkg-query"
+	printf '#!/bin/sh\necho 1000\n' >"$stubs/id"
+	chmod +x "$stubs/dpkg-query" "$stubs/id"
+	PATH="$stubs:$PATH" run -2 make -C "$WLKIT_ROOT" --no-print-directory deps
+	assert_output --partial "missing Debian packages; run: sudo apt-get install -y bats-assert"
+}
