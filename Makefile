@@ -9,7 +9,7 @@ MANDIR    = $(PREFIX)/share/man
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 WFLAGS    = -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -DWLKIT_VERSION='"$(VERSION)"'
-LIBS      = -Wl,--as-needed -lyaml -lcjson -lcurl -larchive -lssl -lcrypto -lz -lm -pthread
+LIBS      = -Wl,--as-needed -lyaml -lcjson -larchive -lssl -lcrypto -lz -lm -ldl -pthread
 
 ifeq ($(SANITIZE),1)
 MODE      = sanitize

@@ -47,4 +47,12 @@ int buf_read_file(struct buf *b, const char *path);
 /* Reads all of an open stream into b (appends). Returns 0 or -1 with errno. */
 int buf_read_fp(struct buf *b, void *fp /* FILE * */);
 
+/* base64.c: standard base64 (RFC 4648 alphabet, '=' padding), as Go's
+ * encoding/base64.StdEncoding. Encoding appends without line breaks.
+ * Decoding appends the bytes of in[0..n) (line breaks ignored, padding
+ * required, nothing after it); on bad input returns -1 and leaves out as
+ * it was. */
+void buf_add_base64(struct buf *out, const void *data, size_t n);
+int buf_add_unbase64(struct buf *out, const char *in, size_t n);
+
 #endif

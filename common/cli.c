@@ -27,6 +27,15 @@ void cli_set_value_completer(const char *const *(*fn)(const char *opt))
 	value_completer = fn;
 }
 
+static void (*args_completer)(const char *what, const struct cli_global *g,
+			      const char *prefix);
+
+void cli_set_args_completer(void (*fn)(const char *what, const struct cli_global *g,
+				       const char *prefix))
+{
+	args_completer = fn;
+}
+
 static const struct cli_opt kube_opts[] = {
 	{ "kubeconfig", 0, CLI_STR, &G.kube.kubeconfig, "FILE", "path to the kubeconfig file to use", NULL, "file" },
 	{ "context", 0, CLI_STR, &G.kube.context, "NAME", "the kubeconfig context to use", NULL, NULL },
@@ -526,9 +535,19 @@ static int complete(const struct cli_prog *p, int argc, char **argv)
 			const struct cli_opt *o = argv[i][1] == '-' ?
 				find_long(&s, argv[i] + 2, strcspn(argv[i] + 2, "=")) :
 				find_short(&s, argv[i][1]);
-			if (o && o->type != CLI_BOOL && !strchr(argv[i], '=') &&
-			    !(argv[i][1] != '-' && argv[i][2]))
-				i++;
+			const char *v = NULL;
+
+			if (o && o->type != CLI_BOOL && strchr(argv[i], '='))
+				v = strchr(argv[i], '=') + 1;
+			else if (o && o->type != CLI_BOOL && argv[i][1] != '-' && argv[i][2])
+				v = argv[i] + 2;
+			else if (o && o->type != CLI_BOOL && i + 1 < nargs)
+				v = argv[++i];
+			/* the global string flags (--context, --namespace...)
+			 * count for completions that ask the cluster */
+			if (v && o->type == CLI_STR && (char *)o->value >= (char *)&G &&
+			    (char *)o->value < (char *)(&G + 1))
+				*(const char **)o->value = v;
 		} else if (i != ci)
 			positional++;
 	}
@@ -599,6 +618,13 @@ static int complete(const struct cli_prog *p, int argc, char **argv)
 				printf("%s\t%s\n", c->name, c->summary);
 		/* the default command takes a free word here too */
 		printf(":%d\n", cmd && cmd->args_complete ? directive_for(cmd->args_complete) : 4);
+		return 0;
+	}
+	if (cmd && cmd->args_complete && args_completer &&
+	    strcmp(cmd->args_complete, "file") && strcmp(cmd->args_complete, "dir")) {
+		if (cmd->max_args < 0 || positional < cmd->max_args)
+			args_completer(cmd->args_complete, &G, word);
+		printf(":4\n");
 		return 0;
 	}
 	printf(":%d\n", cmd ? directive_for(cmd->args_complete) : 4);

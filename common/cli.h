@@ -85,7 +85,9 @@ struct cli_cmd {
 	unsigned globals;	/* CLI_G_* */
 	int min_args, max_args;	/* positional words before "--"; max -1: any */
 	const char *output_choices;	/* NULL: "yaml|json|name" */
-	const char *args_complete;	/* "file", "dir" or NULL: positional completion */
+	const char *args_complete;	/* "file", "dir", another word for the
+					 * args completer, or NULL: positional
+					 * completion */
 };
 
 struct cli_prog {
@@ -122,5 +124,14 @@ const char *cli_version(void);
  * in static storage, or NULL for an option it does not complete. Set once,
  * before cli_main; NULL (the default) completes nothing extra. */
 void cli_set_value_completer(const char *const *(*fn)(const char *opt));
+/* Completion of positional words that a command's args_complete names with
+ * a word other than "file" and "dir" (e.g. "workloads"): fn(what, the
+ * global flags given so far on the line (--context, --namespace...), the
+ * word typed) prints candidates, one "value\tdescription" line each, that
+ * begin with prefix, and nothing else on stdout (errors go unsaid: a
+ * completion that cannot reach its cluster offers nothing). Called only
+ * while the command takes more positional words. */
+void cli_set_args_completer(void (*fn)(const char *what, const struct cli_global *g,
+				       const char *prefix));
 
 #endif

@@ -4,12 +4,15 @@
 #include "http.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 #include <pthread.h>
+#include <unistd.h>
 #include <curl/curl.h>
 
 #include "log.h"
@@ -721,12 +724,89 @@ static void transport_error(struct attempt *a, const char *method, CURLcode cc,
 			prefix, why);
 }
 
-static void sleep_ms(int64_t ms)
+int http_cancel_init(struct http_cancel *c)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+	c->fired = 0;
+	return pipe2(c->fd, O_CLOEXEC | O_NONBLOCK);
+}
 
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+void http_cancel_fire(struct http_cancel *c)
+{
+	ssize_t n;
+
+	if (c->fired)
+		return;
+	c->fired = 1;
+	/* The byte is never read: the pipe stays readable for every poller. */
+	do
+		n = write(c->fd[1], "x", 1);
+	while (n < 0 && errno == EINTR);
+}
+
+bool http_cancelled(const struct http_cancel *c)
+{
+	return c && c->fired;
+}
+
+void http_cancel_release(struct http_cancel *c)
+{
+	close(c->fd[0]);
+	close(c->fd[1]);
+}
+
+/* Waits ms, or less when the request's switch fires. */
+static void sleep_ms(const struct http_request *req, int64_t ms)
+{
+	int64_t end = now_ms() + ms, left;
+
+	while ((left = end - now_ms()) > 0 && !http_cancelled(req->cancel)) {
+		if (req->cancel) {
+			struct pollfd p = { req->cancel->fd[0], POLLIN, 0 };
+
+			poll(&p, 1, (int)left);
+		} else {
+			struct timespec ts = { left / 1000, (left % 1000) * 1000000 };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
+/* curl_easy_perform that ends when the switch fires: the transfer runs on a
+ * multi handle whose poll also watches the switch's pipe. */
+static CURLcode perform_cancellable(CURL *c, struct http_cancel *cancel)
+{
+	struct curl_waitfd wfd = { cancel->fd[0], CURL_WAIT_POLLIN, 0 };
+	CURLcode cc = CURLE_ABORTED_BY_CALLBACK;
+	CURLM *m = curl_multi_init();
+	CURLMsg *msg;
+	int running = 1, left;
+
+	if (!m)
+		return CURLE_OUT_OF_MEMORY;
+	if (curl_multi_add_handle(m, c) != CURLM_OK) {
+		curl_multi_cleanup(m);
+		return CURLE_OUT_OF_MEMORY;
+	}
+	while (!cancel->fired) {
+		if (curl_multi_perform(m, &running) != CURLM_OK) {
+			cc = CURLE_OUT_OF_MEMORY;
+			break;
+		}
+		if (!running) {
+			while ((msg = curl_multi_info_read(m, &left)))
+				if (msg->msg == CURLMSG_DONE && msg->easy_handle == c)
+					cc = msg->data.result;
+			break;
+		}
+		if (curl_multi_poll(m, &wfd, 1, 1000, NULL) != CURLM_OK) {
+			cc = CURLE_OUT_OF_MEMORY;
+			break;
+		}
+	}
+	curl_multi_remove_handle(m, c);
+	curl_multi_cleanup(m);
+	return cc;
 }
 
 /* One attempt: 0 with a response (a->status), 1 on a transport failure
@@ -747,7 +827,8 @@ static int perform(struct http *h, const struct http_request *req,
 		goto out;
 	log_request(req, a, method, headers);
 	start = now_ms();
-	*cc = curl_easy_perform(a->curl);
+	*cc = req->cancel ? perform_cancellable(a->curl, req->cancel)
+		: curl_easy_perform(a->curl);
 	if (*cc == CURLE_WRITE_ERROR && a->stopped)
 		*cc = CURLE_OK;
 	if (a->got_headers)
@@ -784,6 +865,11 @@ int http_do(struct http *h, const struct http_request *req,
 		buf_reset(&resp->retry_after);
 		buf_reset(&resp->location);
 		resp->attempts = attempt;
+		if (http_cancelled(req->cancel)) {
+			buf_set(err, "cancelled");
+			rc = -1;
+			break;
+		}
 		r = perform(h, req, &a, method, &cc, errbuf, err);
 		resp->status = a.got_headers ? a.status : 0;
 		resp->stopped = a.stopped;
@@ -798,6 +884,10 @@ int http_do(struct http *h, const struct http_request *req,
 				http_should_retry(req, 0, NULL, attempt, &delay);
 		else
 			again = false;
+		if (r > 0 && http_cancelled(req->cancel)) {
+			again = false;
+			buf_set(&a.fail, "cancelled");
+		}
 		if (r > 0 && !again)
 			buf_set(err, "%s", buf_str(&a.fail));
 		if (again && r)
@@ -807,7 +897,7 @@ int http_do(struct http *h, const struct http_request *req,
 			logv(6, "retrying %s %s in %lld milliseconds after %ld",
 			     method, req->url, (long long)delay, resp->status);
 		if (again)
-			sleep_ms(delay);
+			sleep_ms(req, delay);
 		buf_release(&a.fail);
 		buf_release(&a.reason);
 		buf_release(&a.headers);

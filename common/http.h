@@ -48,6 +48,15 @@
  * (TLS included: "cannot connect to 'URL': certificate verify failed: ..."),
  * "cannot GET 'URL': Empty reply from server" once connected.
  *
+ * Cancelling: a request given a struct http_cancel (.cancel) ends at once
+ * when the switch is fired from another thread or a signal handler, also
+ * while it is connecting, streaming or waiting to retry; http_do then
+ * returns -1 with "cancelled". Such requests run on a curl multi handle
+ * that also polls the switch's pipe, so firing costs no polling.
+ *
+ * libcurl is loaded on first use (curl_lazy.c): a program that makes no
+ * request never maps it.
+ *
  * Ownership: the caller owns struct http_request and all it points to; the
  * response's buffers are owned by struct http_response and released by
  * http_response_release(). http_new/http_free pair; every http_new() of a
@@ -81,6 +90,20 @@ struct http_tls {
  * (http_do then returns 0 with resp->stopped set). */
 typedef int (*http_data_fn)(void *ctx, const char *data, size_t len);
 
+/* A cancel switch (a pipe and a flag). Init before the threads that use it
+ * start, release after they ended. */
+struct http_cancel {
+	int fd[2];
+	volatile int fired;
+};
+/* 0, or -1 when no pipe can be made (errno). */
+int http_cancel_init(struct http_cancel *c);
+/* Fires the switch: every transfer using it ends. Async-signal-safe;
+ * idempotent. */
+void http_cancel_fire(struct http_cancel *c);
+bool http_cancelled(const struct http_cancel *c);
+void http_cancel_release(struct http_cancel *c);
+
 struct http_request {
 	const char *method;	/* "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD" */
 	const char *url;
@@ -103,6 +126,7 @@ struct http_request {
 	const char *aws_sigv4;	/* CURLOPT_AWS_SIGV4 "aws:amz:REGION:s3" with
 				 * basic_user/basic_password as the key id and
 				 * secret, or NULL */
+	struct http_cancel *cancel;	/* NULL: not cancellable */
 };
 
 struct http_response {

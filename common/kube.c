@@ -49,6 +49,11 @@ int kube_open(const struct kube_flags *flags, const char *field_manager,
 	return 0;
 }
 
+void kube_set_cancel(struct kube *k, struct http_cancel *c)
+{
+	k->cancel = c;
+}
+
 void kube_close(struct kube *k)
 {
 	if (!k)
@@ -143,9 +148,13 @@ int kube_do(struct kube *k, const struct kube_req *r, struct http_response *resp
 		hr.sensitive = r->sensitive;
 		hr.on_data = r->on_data;
 		hr.ctx = r->ctx;
+		hr.cancel = k->cancel;
 		buf_reset(&e);
 		if (http_do(k->http, &hr, resp, &e) < 0) {
-			kube_err_unreachable(err, t->server, buf_str(&e));
+			if (http_cancelled(k->cancel))
+				kube_err_set_reason(err, "Cancelled", "cancelled");
+			else
+				kube_err_unreachable(err, t->server, buf_str(&e));
 			goto out;
 		}
 		if (resp->status != 401 || attempt > 0 || !creds_can_change(t))

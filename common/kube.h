@@ -31,6 +31,7 @@
 #include <cjson/cJSON.h>
 
 #include "buf.h"
+#include "http.h"
 #include "kube_config.h"
 
 struct kube;
@@ -42,7 +43,8 @@ struct kube;
  *                  connection to the server HOST was refused - did you
  *                  specify the right host or port?") and is printed as is;
  *   "NoKindMatch"  discovery does not know the kind (CRD not installed);
- *   "Timeout"      a watch ran past its timeout_ms. */
+ *   "Timeout"      a watch ran past its timeout_ms.
+ *   "Cancelled"    the client's cancel switch fired (kube_set_cancel). */
 struct kube_err {
 	int code;		/* HTTP status, 0 for client-side errors */
 	char reason[64];	/* Status.reason: NotFound, Conflict, ... or "" */
@@ -93,6 +95,10 @@ const struct kube_target *kube_target(const struct kube *k);
 /* Where the objects being written come from, for kubectl's mapping message
  * ("STDIN", the default, or a file name). Copied. */
 void kube_set_source(struct kube *k, const char *source);
+/* Makes every request of this client end when c fires (http.h): a watch
+ * then returns 0 as if its callback stopped it, any other call -1 with
+ * reason "Cancelled". c is borrowed; NULL: not cancellable. */
+void kube_set_cancel(struct kube *k, struct http_cancel *c);
 
 /* kind + apiVersion -> resource via discovery. A kind the server does not
  * serve is reason "NoKindMatch": no matches for kind "Foo" in version

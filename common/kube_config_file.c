@@ -2,7 +2,6 @@
 #include "kube_config_file.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,31 +146,18 @@ static char *abs_dir(const char *path)
 	return full;
 }
 
-/* Base64 as Go decodes []byte fields (padding required; line breaks and
- * spaces ignored). *out is malloc'd and NUL-terminated. 0 or -1. */
+/* Base64 as Go decodes []byte fields. *out is malloc'd and
+ * NUL-terminated. 0 or -1. */
 static int base64_decode(const char *in, char **out, size_t *len)
 {
-	EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
-	size_t n = strlen(in);
-	unsigned char *o = malloc(n + 4);
-	int l1 = 0, l2 = 0, rc = -1;
+	struct buf b = BUF_INIT;
 
-	if (!ctx || !o)
-		die("out of memory");
-	EVP_DecodeInit(ctx);
-	if (n > 0x3fffffff ||
-	    EVP_DecodeUpdate(ctx, o, &l1, (const unsigned char *)in, (int)n) < 0 ||
-	    EVP_DecodeFinal(ctx, o + l1, &l2) < 0) {
-		free(o);
-		goto out;
+	if (buf_add_unbase64(&b, in, strlen(in)) < 0) {
+		buf_release(&b);
+		return -1;
 	}
-	o[l1 + l2] = '\0';
-	*out = (char *)o;
-	*len = (size_t)(l1 + l2);
-	rc = 0;
-out:
-	EVP_ENCODE_CTX_free(ctx);
-	return rc;
+	*out = buf_detach(&b, len);
+	return 0;
 }
 
 /* The base64 field key of o decoded into *data and *len (untouched when the

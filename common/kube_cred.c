@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,13 +49,10 @@ void kube_exec_result_release(struct kube_exec_result *r)
 /* Base64 (no line breaks) of n bytes, as Go's encoding/json writes []byte. */
 static char *base64_encode(const char *data, size_t n)
 {
-	size_t cap = 4 * ((n + 2) / 3) + 1;
-	char *out = malloc(cap);
+	struct buf b = BUF_INIT;
 
-	if (!out)
-		die("out of memory");
-	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)data, (int)n);
-	return out;
+	buf_add_base64(&b, data, n);
+	return buf_detach(&b, NULL);
 }
 
 /* The cluster part of KUBERNETES_EXEC_INFO (client-go's ExecCredential

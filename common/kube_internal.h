@@ -57,6 +57,7 @@ struct kube {
 	char *field_manager;
 	char *source;			/* "STDIN" or a file name */
 	struct kube_discovery disc;
+	struct http_cancel *cancel;	/* borrowed, or NULL */
 };
 
 /* One request; see kube_do(). */

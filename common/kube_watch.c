@@ -5,6 +5,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -156,12 +157,14 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void sleep_ms(int64_t ms)
+/* Waits ms, or less when the client's cancel switch fires. */
+static void sleep_ms(const struct kube *k, int64_t ms)
 {
-	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
+	struct pollfd p = { k->cancel ? k->cancel->fd[0] : -1, POLLIN, 0 };
+	int64_t end = now_ms() + ms, left;
 
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+	while ((left = end - now_ms()) > 0 && !http_cancelled(k->cancel))
+		poll(&p, 1, (int)left);
 }
 
 enum watch_end {
@@ -361,6 +364,11 @@ static int watch_once(struct watch *w, const char *ns, const struct kube_watch_o
 	w->got_event = false;
 	w->end = W_GOING;
 	done = kube_do(w->k, &r, &resp, w->err);
+	if (http_cancelled(w->k->cancel)) {
+		kube_err_release(w->err);
+		rc = 0;
+		goto out;
+	}
 	switch (w->end) {
 	case W_STOP:
 		rc = 0;
@@ -401,7 +409,7 @@ static int watch_once(struct watch *w, const char *ns, const struct kube_watch_o
 		if (w->deadline && now_ms() + backoff > w->deadline)
 			backoff = w->deadline - now_ms();
 		if (backoff > 0)
-			sleep_ms(backoff);
+			sleep_ms(w->k, backoff);
 	}
 	kube_err_release(w->err);
 	rc = 1;
@@ -441,8 +449,13 @@ int kube_watch(struct kube *k, const char *api_version, const char *kind,
 		buf_adds(&w.rv, opts->resource_version);
 	} else {
 		w.end = W_GOING;
-		if (relist(&w, ns, opts) < 0)
+		if (relist(&w, ns, opts) < 0) {
+			if (http_cancelled(k->cancel)) {
+				kube_err_release(err);
+				rc = 0;
+			}
 			goto out;
+		}
 		if (w.end == W_STOP) {
 			rc = 0;
 			goto out;
@@ -456,6 +469,11 @@ int kube_watch(struct kube *k, const char *api_version, const char *kind,
 	do
 		rc = watch_once(&w, ns, opts, &failures);
 	while (rc == 1 && (w.end == W_GOING || w.end == W_GONE));
+	if (http_cancelled(k->cancel)) {
+		kube_err_release(err);
+		rc = 0;
+		goto out;
+	}
 	if (rc == 1) {		/* stopped or failed in a relist */
 		rc = w.end == W_STOP ? 0 : -1;
 		if (rc < 0 && !err->message.len && !err->code)

@@ -89,6 +89,26 @@ job.batch/j1 unchanged" ]
 	[ "$output" = 4 ]
 }
 
+@test "a big stream is listed once per kind instead of a GET per object" {
+	for i in $(seq 20); do
+		printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big-%s, namespace: big}\ndata: {i: "%s"}\n---\n' "$i" "$i"
+	done >"$BATS_TEST_TMPDIR/big.yaml"
+	kubectl create namespace big >/dev/null
+	kubectl delete --raw /_wlkit/requests >/dev/null
+	run --separate-stderr -0 kubectl-wlrun apply -f "$BATS_TEST_TMPDIR/big.yaml"
+	[ "$(grep -c 'serverside-applied$' <<<"$stderr")" = 20 ]
+	sed 's/i: "7"/i: "seven"/' "$BATS_TEST_TMPDIR/big.yaml" >"$BATS_TEST_TMPDIR/big2.yaml"
+	run --separate-stderr -0 kubectl-wlrun apply -f "$BATS_TEST_TMPDIR/big2.yaml"
+	[ "$(grep -c ' unchanged$' <<<"$stderr")" = 19 ]
+	assert_equal "$(grep -v ' unchanged$' <<<"$stderr")" "configmap/big-7 serverside-applied"
+	run -0 kubectl get --raw '/_wlkit/requests?path=/namespaces/big/configmaps'
+	run -0 python3 -c 'import json,sys,collections
+c = collections.Counter(r["method"] + (" one" if r["path"].rsplit("/", 1)[-1].startswith("big-") else " all")
+			for r in json.load(sys.stdin)["requests"])
+print(sorted(c.items()))' <<<"$output"
+	assert_output "[('GET all', 2), ('PATCH one', 40)]"
+}
+
 @test "apply -o json prints the server's objects; dry runs write nothing" {
 	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: dry}\ndata: {k: v}\n' >"$BATS_TEST_TMPDIR/d.yaml"
 	run --separate-stderr -0 kubectl-wlrun apply --dry-run=server -f "$BATS_TEST_TMPDIR/d.yaml"
@@ -159,6 +179,32 @@ while i < len(s):
 print(" ".join(sorted(names)))' "$output"
 	[ "$output" = "JobSet/run1 Pod/pod1" ]
 	run -2 kubectl-wlrun list --status sleeping
+}
+
+@test "wait, logs and delete complete workload names from the cluster" {
+	run -0 kubectl-wlrun __complete wait ''
+	assert_output "done1	Job
+pod1	Pod
+queued1	JobSet
+run1	JobSet
+:4"
+	run -0 kubectl-wlrun __complete logs -n default ru
+	assert_output "run1	JobSet
+:4"
+	# delete takes several names; wait and logs one
+	run -0 kubectl-wlrun __complete delete done1 p
+	assert_output "pod1	Pod
+:4"
+	run -0 kubectl-wlrun __complete wait done1 ''
+	assert_output ":4"
+	# the namespace on the line counts; an unreachable cluster offers nothing
+	run -0 kubectl-wlrun __complete wait --namespace=big ''
+	assert_output ":4"
+	run --separate-stderr -0 kubectl-wlrun __complete --server https://127.0.0.1:1 wait ''
+	assert_output ":4"
+	# through the real kubectl's completion of plugins
+	PATH="$WLKIT_ROOT/completions:$PATH" run --separate-stderr -0 kubectl __complete wlrun wait d
+	assert_line --index 0 "done1	Job"
 }
 
 @test "delete removes workloads, waits in the foreground, reports NotFound" {

@@ -7,7 +7,6 @@
  * credentials (KUBECONFIG). */
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/evp.h>
 
 #include "obj.h"
 #include "vkcmd.h"
@@ -86,23 +85,7 @@ void env_expand(const char *s, char *const *env, size_t n, struct buf *out)
 /* base64 of a Secret's value, decoded and appended to out. */
 static int b64_decode(const char *in, struct buf *out)
 {
-	size_t len = strlen(in), pad = 0;
-	unsigned char *tmp;
-	int n;
-
-	if (len % 4)
-		return -1;
-	if (!(tmp = malloc(len / 4 * 3 + 1)))
-		abort();
-	n = EVP_DecodeBlock(tmp, (const unsigned char *)in, (int)len);
-	if (len && in[len - 1] == '=')
-		pad++;
-	if (len > 1 && in[len - 2] == '=')
-		pad++;
-	if (n >= 0)
-		buf_add(out, tmp, (size_t)n - pad);
-	free(tmp);
-	return n < 0 ? -1 : 0;
+	return buf_add_unbase64(out, in, strlen(in));
 }
 
 /* A key of a ConfigMap or Secret (decoded) into out: 0, 1 when missing, -1

@@ -129,39 +129,10 @@ out:
 	return rc;
 }
 
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
-}
-
-/* Standard base64 (padding optional) into out; 0 or -1. */
+/* Standard base64 into out; 0 or -1. */
 static int b64_decode(const char *s, struct buf *out)
 {
-	unsigned acc = 0;
-	int bits = 0;
-
-	for (; *s && *s != '='; s++) {
-		int v = b64val((unsigned char)*s);
-		if (v < 0)
-			return -1;
-		acc = (acc << 6) | v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			buf_addch(out, (acc >> bits) & 0xff);
-		}
-	}
-	return 0;
+	return buf_add_unbase64(out, s, strlen(s));
 }
 
 static mode_t mode_of(const cJSON *o, const char *key, mode_t def)

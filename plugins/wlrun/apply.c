@@ -11,7 +11,10 @@
  * that a no-op apply left as it was. So each object is fetched first (a
  * GET, which also tells a new object) and its resourceVersion compared with
  * the one the apply returns: equal means unchanged. This costs one GET per
- * object; a dry run (server) reports as kubectl does, without the GET.
+ * object, or, for LIST_MIN or more objects of one kind in one namespace in
+ * a run, one LIST of that kind there (kept only as name -> resourceVersion
+ * of the stream's objects), which halves the requests of a big stream. A
+ * dry run (server) reports as kubectl does, without either.
  *
  * Concurrency: runs of objects that need nothing applied before them are
  * applied by up to APPLY_THREADS threads, each with its own connection
@@ -33,6 +36,7 @@
 #include "stream.h"
 
 #define APPLY_THREADS 8
+#define LIST_MIN 16
 
 static const char *apply_file;
 
@@ -55,6 +59,10 @@ struct item {
 	bool unchanged;
 	cJSON *reply;
 	struct kube_err err;
+	/* from a LIST before the run: the object's resourceVersion (NULL: it
+	 * does not exist yet) */
+	bool listed;
+	char *rv0;
 };
 
 /* The objects [next, end) being applied by the threads. */
@@ -168,7 +176,7 @@ static int apply_one(struct kube *k, struct item *it, const char *dry, cJSON **r
 		     bool *unchanged, struct kube_err *err)
 {
 	cJSON *before = NULL;
-	const char *rv0, *rv1;
+	const char *rv0 = NULL, *rv1;
 	int rc = -1;
 
 	*unchanged = false;
@@ -178,7 +186,9 @@ static int apply_one(struct kube *k, struct item *it, const char *dry, cJSON **r
 		rc = 0;
 		goto out;
 	}
-	if (!strcmp(dry, "none")) {
+	if (!strcmp(dry, "none") && it->listed) {
+		rv0 = it->rv0;
+	} else if (!strcmp(dry, "none")) {
 		if (kube_get(k, obj_api_version(it->obj), obj_kind(it->obj),
 			     obj_namespace(it->obj), obj_name(it->obj), &before, err) < 0) {
 			if (err->code != 404)
@@ -188,13 +198,105 @@ static int apply_one(struct kube *k, struct item *it, const char *dry, cJSON **r
 	}
 	if (kube_apply(k, it->obj, NULL, false, !strcmp(dry, "server"), reply, err) < 0)
 		goto out;
-	rv0 = obj_str(before, "metadata.resourceVersion");
+	if (!it->listed)
+		rv0 = obj_str(before, "metadata.resourceVersion");
 	rv1 = obj_str(*reply, "metadata.resourceVersion");
 	*unchanged = rv0 && rv1 && !strcmp(rv0, rv1);
 	rc = 0;
 out:
 	cJSON_Delete(before);
 	return rc;
+}
+
+/* The namespace an item is applied into ("" for a cluster-scoped kind). */
+static const char *item_ns(struct kube *k, const struct item *it)
+{
+	const char *ns = obj_namespace(it->obj);
+
+	if (!it->r.namespaced)
+		return "";
+	return ns && *ns ? ns : kube_namespace(k);
+}
+
+struct keyed {
+	char *key;		/* "group/resource namespace" */
+	int i;
+};
+
+static int keyed_cmp(const void *a, const void *b)
+{
+	const struct keyed *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	return c ? c : x->i - y->i;
+}
+
+/* For each kind and namespace with LIST_MIN or more objects in
+ * items[i, end): one LIST gives their current resourceVersions (sorting
+ * the objects by kind and namespace finds the groups in n log n). A LIST
+ * that fails leaves its objects to the GET. */
+static void prelist(struct kube *k, struct item *items, int i, int end)
+{
+	struct kube_err kerr = KUBE_ERR_INIT;
+	struct keyed *ks = calloc((size_t)(end - i), sizeof(*ks));
+	struct buf b = BUF_INIT;
+	const cJSON *o;
+	cJSON *list, *rvs;
+	int a, z, n = end - i;
+
+	if (!ks)
+		die("out of memory");
+	for (a = 0; a < n; a++) {
+		const struct kube_resource *r = &items[i + a].r;
+
+		buf_reset(&b);
+		buf_printf(&b, "%s/%s %s", r->group, r->resource, item_ns(k, &items[i + a]));
+		ks[a].key = buf_detach(&b, NULL);
+		ks[a].i = i + a;
+	}
+	qsort(ks, (size_t)n, sizeof(*ks), keyed_cmp);
+	for (a = 0; a < n; a = z) {
+		struct item *first = &items[ks[a].i];
+
+		for (z = a; z < n && !strcmp(ks[z].key, ks[a].key); z++)
+			;
+		if (z - a < LIST_MIN)
+			continue;
+		buf_reset(&b);
+		if (first->r.group[0])
+			buf_printf(&b, "%s/", first->r.group);
+		buf_adds(&b, first->r.version);
+		list = NULL;
+		if (kube_list(k, buf_str(&b), first->r.kind,
+			      first->r.namespaced ? item_ns(k, first) : NULL,
+			      NULL, &list, &kerr) < 0) {
+			logv(4, "listing %s first failed: %s", first->r.resource,
+			     buf_str(&kerr.message));
+			kube_err_release(&kerr);
+			continue;
+		}
+		/* name -> resourceVersion, then the list goes */
+		rvs = cJSON_CreateObject();
+		cJSON_ArrayForEach(o, obj_get(list, "items")) {
+			const char *nm = obj_name(o), *rv = obj_str(o, "metadata.resourceVersion");
+			if (nm && rv)
+				cJSON_AddStringToObject(rvs, nm, rv);
+		}
+		cJSON_Delete(list);
+		for (int m = a; m < z; m++) {
+			struct item *it = &items[ks[m].i];
+			const cJSON *rv = cJSON_GetObjectItemCaseSensitive(rvs, obj_name(it->obj));
+
+			it->listed = true;
+			if (cJSON_IsString(rv) && !(it->rv0 = strdup(rv->valuestring)))
+				die("out of memory");
+		}
+		cJSON_Delete(rvs);
+	}
+	for (a = 0; a < n; a++)
+		free(ks[a].key);
+	free(ks);
+	buf_release(&b);
 }
 
 static void *worker_main(void *arg)
@@ -354,6 +456,8 @@ int apply_run(struct cli_ctx *ctx)
 			kube_set_source(w[nk].k, src);
 			w[nk].p = &p;
 		}
+		if (!strcmp(dry, "none"))
+			prelist(k, items, i, end);
 		p.next = i;
 		p.end = end;
 		for (int t = 0; t < nt; t++)
@@ -383,6 +487,7 @@ out:
 	for (int j = 0; j < n; j++) {
 		cJSON_Delete(items[j].obj);
 		cJSON_Delete(items[j].reply);
+		free(items[j].rv0);
 		kube_err_release(&items[j].err);
 	}
 	free(items);

@@ -297,3 +297,39 @@ out:
 	buf_release(&cell);
 	return rc;
 }
+
+static int by_name(const void *a, const void *b)
+{
+	const char *x = obj_name(*(const cJSON *const *)a), *y = obj_name(*(const cJSON *const *)b);
+
+	return strcmp(x ? x : "", y ? y : "");
+}
+
+/* Candidates in name order, as kubectl completes resource names. */
+void workloads_complete(const char *what, const struct cli_global *g, const char *prefix)
+{
+	struct kube *k = NULL;
+	struct kube_err kerr = KUBE_ERR_INIT;
+	cJSON *found = NULL;
+	const cJSON **v = NULL;
+	const cJSON *o;
+	size_t n = strlen(prefix), m = 0;
+
+	(void)what;
+	if (kube_open(&g->kube, "kubectl-wlrun", &k, &kerr) < 0 ||
+	    workloads_find(k, NULL, false, NULL, &found, &kerr) < 0)
+		goto out;
+	if (!(v = calloc((size_t)cJSON_GetArraySize(found) + 1, sizeof(*v))))
+		die("out of memory");
+	cJSON_ArrayForEach(o, found)
+		if (obj_name(o) && !strncmp(obj_name(o), prefix, n))
+			v[m++] = o;
+	qsort(v, m, sizeof(*v), by_name);
+	for (size_t i = 0; i < m; i++)
+		printf("%s\t%s\n", obj_name(v[i]), obj_kind(v[i]));
+out:
+	free(v);
+	kube_close(k);
+	kube_err_release(&kerr);
+	cJSON_Delete(found);
+}

@@ -151,14 +151,14 @@ static const struct cli_cmd cmds[] = {
 	  "--timeout passed first. Interrupting stops the waiting, not the workload.",
 	  "  # wait at most ten minutes\n"
 	  "  kubectl wlrun wait train --timeout 10m",
-	  wait_opts, CLI_G_KUBE, 1, 1, NULL, NULL },
+	  wait_opts, CLI_G_KUBE, 1, 1, NULL, "workloads" },
 	{ "logs", cmd_logs, "Print the logs of a workload's pod",
 	  "NAME [-f] [--slice I] [--node J]",
 	  "Prints the log of one pod of the workload: node J of slice I (default\n"
 	  "the first pod of the first job).",
 	  "  # follow node 1 of slice 0\n"
 	  "  kubectl wlrun logs train -f --node 1",
-	  logs_opts, CLI_G_KUBE, 1, 1, NULL, NULL },
+	  logs_opts, CLI_G_KUBE, 1, 1, NULL, "workloads" },
 	{ NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, NULL, NULL }
 };
 
@@ -182,5 +182,6 @@ static const char *const *complete_values(const char *opt)
 int main(int argc, char **argv)
 {
 	cli_set_value_completer(complete_values);
+	cli_set_args_completer(workloads_complete);
 	return cli_main(&prog, argc, argv);
 }

@@ -13,6 +13,9 @@
 extern const struct cli_opt apply_opts[], list_opts[], delete_opts[];
 int apply_run(struct cli_ctx *ctx);
 int list_run(struct cli_ctx *ctx);
+/* The args completer (cli.h) for "workloads": names of the workloads in
+ * the namespace the flags select. */
+void workloads_complete(const char *what, const struct cli_global *g, const char *prefix);
 int delete_run(struct cli_ctx *ctx);
 
 /* The label and annotation that create puts on its workloads (manifest.c). */
@@ -60,6 +63,6 @@ int workloads_find(struct kube *k, const char *ns, bool all_ns, const char *name
 	  "in the foreground and waits until they are gone.", \
 	  "  # delete one workload and wait for its pods to go\n" \
 	  "  kubectl wlrun delete train --wait", \
-	  delete_opts, CLI_G_KUBE, 0, -1, NULL, NULL }
+	  delete_opts, CLI_G_KUBE, 0, -1, NULL, "workloads" }
 
 #endif

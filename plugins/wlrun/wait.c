@@ -1,10 +1,11 @@
 /* wait.c - waits for a workload: one thread per watch (the JobSet, Job or
  * Pod; its pods by the wlkit.dev/workload label; its Kueue Workload when it
  * has a queue label) feeds copies of the objects into one state under a
- * mutex; the main thread prints the changes and decides. Each watch runs in
- * slices of SLICE_MS, resumed from the last resourceVersion seen, so that a
- * thread notices within a slice that it is asked to stop.
+ * mutex; the main thread prints the changes and decides. Each watch is one
+ * kube_watch (it resumes by itself after a cut); the main thread ends the
+ * watches and the log follower at once by firing the clients' cancel switch.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,7 +24,6 @@
 #define JOB_INDEX "jobset.sigs.k8s.io/job-index"
 #define COMPLETION_INDEX "batch.kubernetes.io/job-completion-index"
 #define TAIL_LINES 10
-#define SLICE_MS 1000
 
 struct kindinfo {
 	const char *word, *api, *kind;
@@ -49,6 +49,7 @@ struct state {
 	cJSON *wl;		/* the Kueue Workload, or NULL */
 	bool changed;
 	bool stop;		/* set by the main thread: watchers end */
+	struct http_cancel cancel;	/* fired with stop: requests end */
 	struct buf err;		/* a watch that failed */
 	char *log_pod;		/* the pod whose logs are followed */
 	bool log_done;
@@ -60,7 +61,6 @@ struct watcher {
 	const char *api, *kind;
 	char selector[320];
 	bool by_label;
-	char rv[64];		/* the last resourceVersion delivered */
 	pthread_t thread;
 };
 
@@ -89,10 +89,8 @@ static int on_event(void *ctx, const char *type, const cJSON *obj)
 	struct watcher *wt = ctx;
 	struct state *s = wt->s;
 	bool del = !strcmp(type, "DELETED");
-	const char *n = obj_name(obj), *rv = obj_str(obj, "metadata.resourceVersion");
+	const char *n = obj_name(obj);
 
-	if (rv)
-		snprintf(wt->rv, sizeof(wt->rv), "%s", rv);
 	pthread_mutex_lock(&s->mu);
 	if (s->stop) {
 		pthread_mutex_unlock(&s->mu);
@@ -138,8 +136,7 @@ static void *watch_main(void *arg)
 	struct watcher *wt = arg;
 	struct kube *k = NULL;
 	struct kube_err e = KUBE_ERR_INIT;
-	struct kube_watch_opts wo = { .timeout_ms = SLICE_MS };
-	bool stop = false;
+	struct kube_watch_opts wo = { 0 };
 
 	if (wt->by_label)
 		wo.label_selector = wt->selector;
@@ -149,18 +146,9 @@ static void *watch_main(void *arg)
 		fail(wt->s, &e);
 		goto out;
 	}
-	while (!stop) {
-		wo.resource_version = wt->rv[0] ? wt->rv : NULL;
-		if (kube_watch(k, wt->api, wt->kind, NULL, &wo, on_event, wt, &e) < 0 &&
-		    strcmp(e.reason, "Timeout")) {
-			fail(wt->s, &e);
-			break;
-		}
-		kube_err_release(&e);
-		pthread_mutex_lock(&wt->s->mu);
-		stop = wt->s->stop;
-		pthread_mutex_unlock(&wt->s->mu);
-	}
+	kube_set_cancel(k, &wt->s->cancel);
+	if (kube_watch(k, wt->api, wt->kind, NULL, &wo, on_event, wt, &e) < 0)
+		fail(wt->s, &e);
 out:
 	kube_close(k);
 	kube_err_release(&e);
@@ -182,9 +170,14 @@ static void *logs_main(void *arg)
 	struct kube_err e = KUBE_ERR_INIT;
 	struct kube_log_opts lo = { .follow = true, .tail_lines = -1 };
 
-	if (kube_open(s->flags, "kubectl-wlrun", &k, &e) < 0 ||
-	    kube_logs(k, NULL, s->log_pod, &lo, to_stdout, NULL, &e) < 0)
+	if (kube_open(s->flags, "kubectl-wlrun", &k, &e) < 0) {
 		fail(s, &e);
+	} else {
+		kube_set_cancel(k, &s->cancel);
+		if (kube_logs(k, NULL, s->log_pod, &lo, to_stdout, NULL, &e) < 0 &&
+		    !http_cancelled(&s->cancel))
+			fail(s, &e);
+	}
 	kube_close(k);
 	kube_err_release(&e);
 	pthread_mutex_lock(&s->mu);
@@ -458,6 +451,8 @@ int wait_run(struct cli_ctx *ctx, const char *name, const struct wait_opts *o)
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s.cond, &ca);
+	if (http_cancel_init(&s.cancel) < 0)
+		die("cannot make a pipe: %s", strerror(errno));
 	s.flags = &ctx->g.kube;
 	s.name = name;
 	s.pods = cJSON_CreateObject();
@@ -551,16 +546,13 @@ out:
 	pthread_mutex_lock(&s.mu);
 	s.stop = true;
 	pthread_mutex_unlock(&s.mu);
+	http_cancel_fire(&s.cancel);
 	for (int i = 0; i < started; i++)
 		pthread_join(wts[i].thread, NULL);
-	fflush(stdout);
-	if (s.log_pod && !s.log_done) {
-		/* a log still followed (timed out): it ends with the process */
-		fflush(stderr);
-		_exit(rc);
-	}
 	if (s.log_pod)
 		pthread_join(log_thread, NULL);
+	fflush(stdout);
+	http_cancel_release(&s.cancel);
 	cJSON_Delete(s.owner);
 	cJSON_Delete(s.pods);
 	cJSON_Delete(s.wl);

@@ -67,3 +67,45 @@ TEST(reads_whole_files)
 	CHECK_INT(buf_read_file(&b, "/nonexistent/x"), -1);
 	buf_release(&b);
 }
+
+/* RFC 4648 section 10 vectors, both ways, and what Go's StdEncoding
+ * refuses. */
+TEST(base64_round_trips_and_rejects_what_go_rejects)
+{
+	static const char *const plain[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };
+	static const char *const coded[] = { "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy" };
+	static const char *const bad[] = { "Zg", "Zg=", "Z===", "Zg==Zg==", "Zm9v!", "Zm 9v", "=Zm9", "Zm9vY" };
+	struct buf b = BUF_INIT;
+	unsigned char all[256];
+	size_t i;
+
+	for (i = 0; i < 7; i++) {
+		buf_reset(&b);
+		buf_add_base64(&b, plain[i], strlen(plain[i]));
+		CHECK_STR(buf_str(&b), coded[i]);
+		buf_reset(&b);
+		CHECK_INT(buf_add_unbase64(&b, coded[i], strlen(coded[i])), 0);
+		CHECK_STR(buf_str(&b), plain[i]);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		buf_set(&b, "kept");
+		CHECK_INT(buf_add_unbase64(&b, bad[i], strlen(bad[i])), -1);
+		CHECK_STR(buf_str(&b), "kept");
+	}
+	buf_reset(&b);
+	CHECK_INT(buf_add_unbase64(&b, "Zm9v\r\nYmFy\n", 11), 0);
+	CHECK_STR(buf_str(&b), "foobar");
+	for (i = 0; i < 256; i++)
+		all[i] = (unsigned char)(255 - i);
+	buf_reset(&b);
+	buf_add_base64(&b, all, sizeof(all));
+	{
+		struct buf back = BUF_INIT;
+
+		CHECK_INT(buf_add_unbase64(&back, b.data, b.len), 0);
+		CHECK_INT(back.len, 256);
+		CHECK(!memcmp(back.data, all, 256));
+		buf_release(&back);
+	}
+	buf_release(&b);
+}

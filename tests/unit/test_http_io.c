@@ -2,6 +2,8 @@
  * (tests/fakes/http/echo.py, one for the whole program): retries as the
  * server answers, streaming, Warning headers, what -v prints and masks,
  * methods and bodies, connection reuse. */
+#include <pthread.h>
+
 #include "http_echo.h"
 
 TEST(server_503_then_200)
@@ -174,6 +176,61 @@ TEST(server_timeout)
 	http_response_release(&resp);
 	buf_release(&want);
 	buf_release(&err);
+}
+
+struct firer {
+	struct http_cancel *c;
+	int after_ms;
+};
+
+static void *fire_later(void *arg)
+{
+	struct firer *f = arg;
+	struct timespec ts = { 0, f->after_ms * 1000000L };
+
+	nanosleep(&ts, NULL);
+	http_cancel_fire(f->c);
+	return NULL;
+}
+
+/* A cancel switch ends a request that waits for its answer, and a stream
+ * between chunks, at once; a fired switch starts nothing. */
+TEST(server_cancel_ends_waiting_and_streaming)
+{
+	static const char *const scripts[] = {
+		"[{\"delay_ms\":5000}]",
+		"[{\"chunks\":[\"one\",\"two\"],\"delay_ms\":4000}]",
+	};
+	struct http_cancel c;
+
+	for (int i = 0; i < 2; i++) {
+		struct server *s;
+		struct http_request req = { .method = "GET", .cancel = &c };
+		struct http_response resp = HTTP_RESPONSE_INIT;
+		struct buf err = BUF_INIT;
+		struct firer f = { &c, 300 };
+		pthread_t t;
+		int64_t t0;
+
+		CHECK_INT(http_cancel_init(&c), 0);
+		if (!(s = plain(scripts[i])))
+			return;
+		CHECK_INT(pthread_create(&t, NULL, fire_later, &f), 0);
+		t0 = mono_ms();
+		CHECK_INT(req_on(s, &req, "/slow", &resp, &err), -1);
+		CHECK(mono_ms() - t0 < 1500);
+		CHECK_STR(buf_str(&err), "cancelled");
+		CHECK(http_cancelled(&c));
+		pthread_join(t, NULL);
+		buf_reset(&err);
+		t0 = mono_ms();
+		CHECK_INT(req_on(s, &req, "/again", &resp, &err), -1);
+		CHECK(mono_ms() - t0 < 100);
+		CHECK_STR(buf_str(&err), "cancelled");
+		http_cancel_release(&c);
+		http_response_release(&resp);
+		buf_release(&err);
+	}
 }
 
 struct sink {
