@@ -129,6 +129,7 @@ void http_response_release(struct http_response *resp)
 	buf_release(&resp->content_type);
 	buf_release(&resp->retry_after);
 	buf_release(&resp->location);
+	buf_release(&resp->headers);
 	resp->status = 0;
 	resp->stopped = false;
 	resp->attempts = 0;
@@ -295,10 +296,13 @@ static size_t on_header(char *data, size_t size, size_t n, void *p)
 		buf_reset(&a->resp->content_type);
 		buf_reset(&a->resp->retry_after);
 		buf_reset(&a->resp->location);
+		buf_reset(&a->resp->headers);
 		goto out;
 	}
 	if (!l || !(colon = strchr(line.data, ':')))
 		goto out;
+	buf_add(&a->resp->headers, line.data, line.len);
+	buf_addch(&a->resp->headers, '\n');
 	if (log_verbosity() >= 7) {
 		http_mask_header(&a->headers, line.data);
 		buf_addch(&a->headers, '\n');
@@ -864,6 +868,7 @@ int http_do(struct http *h, const struct http_request *req,
 		buf_reset(&resp->content_type);
 		buf_reset(&resp->retry_after);
 		buf_reset(&resp->location);
+		buf_reset(&resp->headers);
 		resp->attempts = attempt;
 		if (http_cancelled(req->cancel)) {
 			buf_set(err, "cancelled");

@@ -137,6 +137,8 @@ struct http_response {
 	struct buf location;
 	bool stopped;		/* the on_data callback stopped the transfer */
 	int attempts;
+	struct buf headers;	/* the final response's header lines, "Name:
+				 * value\n" each, as received (not masked) */
 };
 
 struct http *http_new(void);
@@ -152,7 +154,7 @@ void http_free(struct http *h);
  * without a release (each attempt empties it). */
 int http_do(struct http *h, const struct http_request *req,
 	    struct http_response *resp, struct buf *err);
-#define HTTP_RESPONSE_INIT { 0, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, false, 0 }
+#define HTTP_RESPONSE_INIT { 0, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, false, 0, BUF_INIT }
 void http_response_release(struct http_response *resp);
 
 /* The retry decision, exposed for unit tests: should attempt number
