@@ -1,5 +1,6 @@
 /* ignore.c - gcloud's and Docker's ignore-file dialects (see ignore.h). */
 #include "ignore.h"
+#include "ignore_internal.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -7,60 +8,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define CP_ESCAPED 0x40000000	/* a class character that is never special */
-
-enum tok_type {
-	T_LIT,		/* one code point */
-	T_ANY,		/* any code point */
-	T_ANY_NOSLASH,	/* any code point but '/' */
-	T_STAR,		/* any run of code points */
-	T_STAR_NOSLASH,	/* any run without '/' */
-	T_DSLASH,	/* nothing, or anything ending in '/' */
-	T_CLASS,	/* one code point in (or, negated, not in) ranges */
-	T_NEVER,	/* matches nothing */
-};
-
-struct range {
-	uint32_t lo, hi;
-};
-
-struct tok {
-	enum tok_type type;
-	uint32_t cp;
-	bool neg;
-	struct range *r;	/* T_CLASS, owned */
-	size_t nr;
-};
-
-struct glob {
-	struct tok *t;		/* owned */
-	size_t nt;
-};
-
-/* gcloud: one '/'-separated part of a pattern. */
-struct gpart {
-	char *text;		/* owned; after unescaping */
-	struct glob g;
-};
-
-struct rule {
-	bool negated, dir_only;
-	struct gpart *parts;	/* gcloud; owned */
-	size_t nparts;
-	struct glob g;		/* Docker: the whole pattern */
-};
-
-struct ignore {
-	enum ignore_kind kind;
-	const char *source;
-	struct rule *rules;	/* owned */
-	size_t n, cap;
-	bool has_negation;
-};
-
 /* Decodes the code point at s[*i] (an invalid byte stands for itself, as
  * Python's surrogateescape does) and moves *i past it. */
-static uint32_t u8_next(const char *s, size_t n, size_t *i)
+uint32_t ign_u8_next(const char *s, size_t n, size_t *i)
 {
 	const unsigned char *u = (const unsigned char *)s + *i;
 	size_t left = n - *i, len, k;
@@ -101,7 +51,7 @@ static size_t u8_count(const char *s, size_t n)
 	size_t i = 0, c = 0;
 
 	while (i < n) {
-		u8_next(s, n, &i);
+		ign_u8_next(s, n, &i);
 		c++;
 	}
 	return c;
@@ -118,7 +68,7 @@ static void glob_release(struct glob *g)
 	g->nt = 0;
 }
 
-static struct tok *glob_add(struct glob *g, enum tok_type type, uint32_t cp)
+struct tok *ign_glob_add(struct glob *g, enum tok_type type, uint32_t cp)
 {
 	struct tok *t;
 
@@ -131,7 +81,7 @@ static struct tok *glob_add(struct glob *g, enum tok_type type, uint32_t cp)
 	return t;
 }
 
-static void class_add(struct tok *t, uint32_t lo, uint32_t hi)
+void ign_class_add(struct tok *t, uint32_t lo, uint32_t hi)
 {
 	if (!(t->r = realloc(t->r, (t->nr + 1) * sizeof(*t->r))))
 		abort();
@@ -162,7 +112,7 @@ static bool tok_one(const struct tok *t, uint32_t c)
 }
 
 /* Whether tokens t[0..nt) match all of s[0..n). */
-static bool tok_match(const struct tok *t, size_t nt, const char *s, size_t n)
+bool ign_tok_match(const struct tok *t, size_t nt, const char *s, size_t n)
 {
 	size_t i = 0, j, k;
 
@@ -171,22 +121,22 @@ static bool tok_match(const struct tok *t, size_t nt, const char *s, size_t n)
 		case T_STAR:
 		case T_STAR_NOSLASH:
 			for (j = i;;) {
-				if (tok_match(t + k + 1, nt - k - 1, s + j, n - j))
+				if (ign_tok_match(t + k + 1, nt - k - 1, s + j, n - j))
 					return true;
 				if (j >= n || (t[k].type == T_STAR_NOSLASH && s[j] == '/'))
 					return false;
-				u8_next(s, n, &j);
+				ign_u8_next(s, n, &j);
 			}
 		case T_DSLASH:
-			if (tok_match(t + k + 1, nt - k - 1, s + i, n - i))
+			if (ign_tok_match(t + k + 1, nt - k - 1, s + i, n - i))
 				return true;
 			for (j = i + 1; j <= n; j++)
 				if (s[j - 1] == '/' &&
-				    tok_match(t + k + 1, nt - k - 1, s + j, n - j))
+				    ign_tok_match(t + k + 1, nt - k - 1, s + j, n - j))
 					return true;
 			return false;
 		default:
-			if (i >= n || !tok_one(&t[k], u8_next(s, n, &i)))
+			if (i >= n || !tok_one(&t[k], ign_u8_next(s, n, &i)))
 				return false;
 		}
 	}
@@ -255,14 +205,14 @@ static void py_class(struct glob *g, const uint32_t *body, size_t n)
 			stuff[ns++] = ch[c][j] == '-' ? ('-' | CP_ESCAPED) : ch[c][j];
 	}
 	if (!ns) {
-		glob_add(g, T_NEVER, 0);
+		ign_glob_add(g, T_NEVER, 0);
 		goto out;
 	}
 	if (ns == 1 && stuff[0] == '!') {
-		glob_add(g, T_ANY, 0);
+		ign_glob_add(g, T_ANY, 0);
 		goto out;
 	}
-	t = glob_add(g, T_CLASS, 0);
+	t = ign_glob_add(g, T_CLASS, 0);
 	i = 0;
 	if (stuff[0] == '!') {
 		t->neg = true;
@@ -277,9 +227,9 @@ static void py_class(struct glob *g, const uint32_t *body, size_t n)
 			b = stuff[i + 1] & ~CP_ESCAPED;
 			i += 2;
 			if (a <= b)
-				class_add(t, a, b);
+				ign_class_add(t, a, b);
 		} else {
-			class_add(t, a, a);
+			ign_class_add(t, a, a);
 		}
 	}
 out:
@@ -297,12 +247,12 @@ static void py_glob(struct glob *g, const char *p)
 	uint32_t c, *body;
 
 	while (i < n) {
-		c = u8_next(p, n, &i);
+		c = ign_u8_next(p, n, &i);
 		if (c == '*') {
 			if (!g->nt || g->t[g->nt - 1].type != T_STAR)
-				glob_add(g, T_STAR, 0);
+				ign_glob_add(g, T_STAR, 0);
 		} else if (c == '?') {
-			glob_add(g, T_ANY, 0);
+			ign_glob_add(g, T_ANY, 0);
 		} else if (c == '[') {
 			j = i;
 			if (j < n && p[j] == '!')
@@ -312,23 +262,23 @@ static void py_glob(struct glob *g, const char *p)
 			while (j < n && p[j] != ']')
 				j++;
 			if (j >= n) {
-				glob_add(g, T_LIT, '[');
+				ign_glob_add(g, T_LIT, '[');
 				continue;
 			}
 			if (!(body = calloc(j - i + 1, sizeof(*body))))
 				abort();
 			for (nb = 0, at = i; at < j;)
-				body[nb++] = u8_next(p, j, &at);
+				body[nb++] = ign_u8_next(p, j, &at);
 			py_class(g, body, nb);
 			free(body);
 			i = j + 1;
 		} else {
-			glob_add(g, T_LIT, c);
+			ign_glob_add(g, T_LIT, c);
 		}
 	}
 }
 
-static struct rule *rule_new(struct ignore *ig)
+struct rule *ign_rule_new(struct ignore *ig)
 {
 	struct rule *r;
 
@@ -423,7 +373,7 @@ static void gcloud_pattern(struct ignore *ig, const char *line, size_t n)
 	gcloud_unescape(&b);
 	if (!b.len)
 		goto out;
-	r = rule_new(ig);
+	r = ign_rule_new(ig);
 	r->negated = negated;
 	r->dir_only = dir_only;
 	ig->has_negation |= negated;
@@ -528,195 +478,6 @@ static int gcloud_text(struct ignore *ig, const char *text, size_t len,
 	return 0;
 }
 
-/* Go's filepath.Clean for '/'-separated paths, in place. */
-static void go_clean(struct buf *b)
-{
-	struct buf out = BUF_INIT;
-	const char *s = buf_str(b), *seg, *slash;
-	size_t n, dots = 0;
-	bool rooted = s[0] == '/';
-
-	for (seg = s; *seg; seg = slash + (*slash == '/')) {
-		slash = strchrnul(seg, '/');
-		n = (size_t)(slash - seg);
-		if (!n || (n == 1 && seg[0] == '.'))
-			continue;
-		if (n == 2 && seg[0] == '.' && seg[1] == '.') {
-			if (out.len > dots) {
-				while (out.len > dots && out.data[out.len - 1] != '/')
-					out.len--;
-				if (out.len > dots)
-					out.len--;
-				buf_setlen(&out, out.len);
-			} else if (!rooted) {
-				if (out.len)
-					buf_addch(&out, '/');
-				buf_adds(&out, "..");
-				dots = out.len;
-			}
-			continue;
-		}
-		if (out.len)
-			buf_addch(&out, '/');
-		buf_add(&out, seg, n);
-	}
-	buf_reset(b);
-	if (rooted)
-		buf_addch(b, '/');
-	buf_add(b, buf_str(&out), out.len);
-	if (!b->len)
-		buf_addch(b, '.');
-	buf_release(&out);
-}
-
-static bool go_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
-
-static void go_trim(struct buf *b)
-{
-	size_t s = 0, e = b->len;
-
-	while (s < e && go_space(b->data[s]))
-		s++;
-	while (e > s && go_space(b->data[e - 1]))
-		e--;
-	buf_consume(b, s);
-	buf_setlen(b, e - s);
-}
-
-/* Compiles a cleaned Docker pattern as patternmatcher turns it into a
- * regular expression; -1 on a syntax error. */
-static int docker_glob(struct glob *g, const char *p)
-{
-	size_t n = strlen(p), i = 0;
-	uint32_t c, lo, hi;
-	struct tok *t;
-
-	while (i < n) {
-		c = u8_next(p, n, &i);
-		if (c == '*' && i < n && p[i] == '*') {
-			i++;
-			if (i < n && p[i] == '/')
-				i++;
-			glob_add(g, i >= n ? T_STAR : T_DSLASH, 0);
-		} else if (c == '*') {
-			glob_add(g, T_STAR_NOSLASH, 0);
-		} else if (c == '?') {
-			glob_add(g, T_ANY_NOSLASH, 0);
-		} else if (c == '\\') {
-			if (i >= n)
-				return -1;
-			glob_add(g, T_LIT, u8_next(p, n, &i));
-		} else if (c == '[') {
-			t = glob_add(g, T_CLASS, 0);
-			if (i < n && p[i] == '^') {
-				t->neg = true;
-				i++;
-			}
-			for (;;) {
-				if (i >= n)
-					return -1;
-				if (p[i] == ']') {
-					i++;
-					break;
-				}
-				if (p[i] == '\\' && ++i >= n)
-					return -1;
-				lo = hi = u8_next(p, n, &i);
-				if (i + 1 < n && p[i] == '-' && p[i + 1] != ']') {
-					i++;
-					if (p[i] == '\\' && ++i >= n)
-						return -1;
-					hi = u8_next(p, n, &i);
-					if (hi < lo)
-						return -1;
-				}
-				class_add(t, lo, hi);
-			}
-		} else {
-			glob_add(g, T_LIT, c);
-		}
-	}
-	return 0;
-}
-
-/* moby/patternmatcher's ignorefile.ReadAll followed by New(). */
-static int docker_text(struct ignore *ig, const char *text, size_t len, struct buf *err)
-{
-	struct buf line = BUF_INIT;
-	size_t at = 0, n;
-	const char *nl;
-	bool negated;
-	struct rule *r;
-	int rc = -1;
-
-	if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3))
-		at = 3;
-	while (at < len) {
-		nl = memchr(text + at, '\n', len - at);
-		n = nl ? (size_t)(nl - text - at) : len - at;
-		buf_reset(&line);
-		buf_add(&line, text + at, n);
-		at += n + 1;
-		if (line.len && line.data[line.len - 1] == '\r')
-			buf_setlen(&line, line.len - 1);
-		if (line.len && line.data[0] == '#')
-			continue;
-		go_trim(&line);
-		if (!line.len)
-			continue;
-		negated = line.data[0] == '!';
-		if (negated) {
-			buf_consume(&line, 1);
-			go_trim(&line);
-			if (!line.len) {
-				buf_set(err, "cannot parse '.dockerignore': illegal exclusion pattern: \"!\"");
-				goto out;
-			}
-		}
-		go_clean(&line);
-		if (line.len > 1 && line.data[0] == '/')
-			buf_consume(&line, 1);
-		r = rule_new(ig);
-		r->negated = negated;
-		ig->has_negation |= negated;
-		if (docker_glob(&r->g, buf_str(&line)) < 0) {
-			buf_set(err, "cannot parse '.dockerignore': syntax error in pattern '%s'",
-				buf_str(&line));
-			goto out;
-		}
-	}
-	rc = 0;
-out:
-	buf_release(&line);
-	return rc;
-}
-
-/* patternmatcher's MatchesOrParentMatches. */
-static bool docker_excluded(const struct ignore *ig, const char *path)
-{
-	size_t plen = strlen(path), i, k;
-	const char *slash = strrchr(path, '/');
-	size_t parent = slash ? (size_t)(slash - path) : 0;
-	bool matched = false, m;
-	const struct rule *r;
-
-	for (i = 0; i < ig->n; i++) {
-		r = &ig->rules[i];
-		if (r->negated != matched)
-			continue;
-		m = tok_match(r->g.t, r->g.nt, path, plen);
-		for (k = 1; !m && k <= parent; k++)
-			if (k == parent || path[k] == '/')
-				m = tok_match(r->g.t, r->g.nt, path, k);
-		if (m)
-			matched = !r->negated;
-	}
-	return matched;
-}
-
 static struct ignore *ignore_new(enum ignore_kind kind, const char *source)
 {
 	struct ignore *ig = calloc(1, sizeof(*ig));
@@ -756,7 +517,7 @@ int ignore_parse(enum ignore_kind kind, const char *text, const char *dir,
 	if (kind == IGNORE_GCLOUD)
 		rc = gcloud_text(ig, text, strlen(text), dir, 1, err);
 	else if (kind == IGNORE_DOCKER)
-		rc = docker_text(ig, text, strlen(text), err);
+		rc = ign_docker_text(ig, text, strlen(text), err);
 	if (rc < 0) {
 		ignore_free(ig);
 		ig = NULL;
@@ -808,7 +569,7 @@ int ignore_load(const char *dir, struct ignore **out, struct buf *err)
 	buf_printf(&path, "%s/.dockerignore", dir);
 	if (buf_read_file(&text, buf_str(&path)) == 0) {
 		*out = ignore_new(IGNORE_DOCKER, ".dockerignore");
-		rc = docker_text(*out, buf_str(&text), text.len, err);
+		rc = ign_docker_text(*out, buf_str(&text), text.len, err);
 		goto out;
 	}
 	*out = ignore_new(IGNORE_NONE, "none");
@@ -880,7 +641,7 @@ static bool gcloud_parts(const struct gpart *parts, size_t np, bool root,
 	if (!strcmp(last->text, "*") && np == 1 && !root &&
 	    head > 0 && u8_count(path, (size_t)head) > 1)
 		return false;
-	if (!tok_match(last->g.t, last->g.nt, tail, tlen))
+	if (!ign_tok_match(last->g.t, last->g.nt, tail, tlen))
 		return false;
 	return gcloud_parts(parts, np - 1, root, path, head);
 }
@@ -915,7 +676,7 @@ bool ignore_excluded(const struct ignore *ig, const char *path, bool is_dir)
 	if (ig->kind == IGNORE_GCLOUD)
 		return gcloud_excluded(ig, path, is_dir);
 	if (ig->kind == IGNORE_DOCKER)
-		return docker_excluded(ig, path);
+		return ign_docker_excluded(ig, path);
 	return false;
 }
 

@@ -446,3 +446,27 @@ bool label_value_valid(const char *s, struct buf *why)
 		why_add(why, &bad, "", VALUE_MSG);
 	return !bad;
 }
+
+const cJSON *obj_condition(const cJSON *o, const char *type, const char *status)
+{
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, obj_get(o, "status.conditions")) {
+		const char *t = obj_str(c, "type"), *st = obj_str(c, "status");
+
+		if (t && st && !strcmp(t, type) && !strcmp(st, status))
+			return c;
+	}
+	return NULL;
+}
+
+cJSON *obj_put(cJSON *o, const char *key, cJSON *take)
+{
+	if (!take)
+		die("out of memory");
+	if (cJSON_GetObjectItemCaseSensitive(o, key))
+		cJSON_ReplaceItemInObjectCaseSensitive(o, key, take);
+	else
+		cJSON_AddItemToObject(o, key, take);
+	return take;
+}

@@ -52,6 +52,13 @@ const char *obj_namespace(const cJSON *o);
 /* metadata.labels[key] / metadata.annotations[key] when a string. */
 const char *obj_label(const cJSON *o, const char *key);
 const char *obj_annotation(const cJSON *o, const char *key);
+/* Sets o[key] = take (key taken literally: dots are not a path), replacing
+ * an entry of that key; take NULL (a failed cJSON_Create*) is fatal.
+ * Returns take. */
+cJSON *obj_put(cJSON *o, const char *key, cJSON *take);
+/* The entry of o's status.conditions with this type and status ("True",
+ * "False", "Unknown"), or NULL. */
+const cJSON *obj_condition(const cJSON *o, const char *type, const char *status);
 /* Sets (creating metadata and the map as needed) or, with value NULL,
  * removes the label / annotation. */
 void obj_set_label(cJSON *o, const char *key, const char *value);

@@ -98,18 +98,6 @@ static void *watch_main(void *arg)
 	return NULL;
 }
 
-static const cJSON *condition(const cJSON *o, const char *type, const char *status)
-{
-	const cJSON *c;
-
-	cJSON_ArrayForEach(c, obj_get(o, "status.conditions")) {
-		const char *t = obj_str(c, "type"), *st = obj_str(c, "status");
-		if (t && st && !strcmp(t, type) && !strcmp(st, status))
-			return c;
-	}
-	return NULL;
-}
-
 static char *dup(const char *s)
 {
 	char *d = strdup(s ? s : "");
@@ -132,7 +120,7 @@ static void pod_progress(struct wstate *s, struct agent_job *j)
 			continue;
 		if (!j->pod)
 			j->pod = dup(obj_name(p));
-		c = condition(p, "PodScheduled", "False");
+		c = obj_condition(p, "PodScheduled", "False");
 		if (c && (msg = obj_str(c, "message")) && strcmp(msg, buf_str(&j->unsched))) {
 			buf_set(&j->unsched, "%s", msg);
 			info("pod '%s' cannot be scheduled: %s", obj_name(p), msg);
@@ -162,11 +150,11 @@ static bool job_progress(struct wstate *s, struct agent_job *j)
 		buf_set(&j->why, "job '%s' was deleted", j->name);
 		return true;
 	}
-	if (condition(job, "Complete", "True")) {
+	if (obj_condition(job, "Complete", "True")) {
 		j->state = AJ_COMPLETE;
 		return true;
 	}
-	if ((c = condition(job, "Failed", "True"))) {
+	if ((c = obj_condition(job, "Failed", "True"))) {
 		j->state = AJ_FAILED;
 		j->deadline = obj_str(c, "reason") && !strcmp(obj_str(c, "reason"),
 							     "DeadlineExceeded");

@@ -4,6 +4,7 @@
  */
 #include "gpusnap.h"
 #include "log.h"
+#include "obj.h"
 #include "os_internal.h"
 
 #include <ctype.h>
@@ -15,38 +16,17 @@
 
 void os_set_str(cJSON *map, const char *key, const char *val)
 {
-	cJSON *v = cJSON_CreateString(val);
-
-	if (!v)
-		die("out of memory");
-	if (cJSON_GetObjectItemCaseSensitive(map, key))
-		cJSON_ReplaceItemInObjectCaseSensitive(map, key, v);
-	else
-		cJSON_AddItemToObject(map, key, v);
+	obj_put(map, key, cJSON_CreateString(val));
 }
 
 void os_set_num(cJSON *map, const char *key, double val)
 {
-	cJSON *v = cJSON_CreateNumber(val);
-
-	if (!v)
-		die("out of memory");
-	if (cJSON_GetObjectItemCaseSensitive(map, key))
-		cJSON_ReplaceItemInObjectCaseSensitive(map, key, v);
-	else
-		cJSON_AddItemToObject(map, key, v);
+	obj_put(map, key, cJSON_CreateNumber(val));
 }
 
 void os_set_bool(cJSON *map, const char *key, bool val)
 {
-	cJSON *v = cJSON_CreateBool(val);
-
-	if (!v)
-		die("out of memory");
-	if (cJSON_GetObjectItemCaseSensitive(map, key))
-		cJSON_ReplaceItemInObjectCaseSensitive(map, key, v);
-	else
-		cJSON_AddItemToObject(map, key, v);
+	obj_put(map, key, cJSON_CreateBool(val));
 }
 
 int os_read(const struct snap_ctx *c, const char *path, struct buf *out,

@@ -7,6 +7,7 @@
  * that replaces into the caller's map only when the whole input was read.
  * See smi.h for the keys and the contract.
  */
+#include "obj.h"
 #include "smi.h"
 #include "log.h"
 
@@ -97,29 +98,19 @@ struct xml {
 	int nmig;			/* <mig_device> elements of the current GPU */
 };
 
-static void put(cJSON *map, const char *key, cJSON *v)
-{
-	if (!v)
-		die("out of memory");
-	if (cJSON_GetObjectItemCaseSensitive(map, key))
-		cJSON_ReplaceItemInObjectCaseSensitive(map, key, v);
-	else
-		cJSON_AddItemToObject(map, key, v);
-}
-
 void smi_put_str(cJSON *map, const char *key, const char *val)
 {
-	put(map, key, cJSON_CreateString(val));
+	obj_put(map, key, cJSON_CreateString(val));
 }
 
 void smi_put_num(cJSON *map, const char *key, double val)
 {
-	put(map, key, cJSON_CreateNumber(val));
+	obj_put(map, key, cJSON_CreateNumber(val));
 }
 
 void smi_put_bool(cJSON *map, const char *key, bool val)
 {
-	put(map, key, cJSON_CreateBool(val));
+	obj_put(map, key, cJSON_CreateBool(val));
 }
 
 static int fail(struct xml *x, const char *fmt, ...)
@@ -726,7 +717,7 @@ static void summarise(struct xml *x)
 		buf_printf(&x->key, "gpu.0.%s", f->path);
 		v = cJSON_GetObjectItemCaseSensitive(x->out, buf_str(&x->key));
 		if (v)
-			put(x->out, f->key, cJSON_Duplicate(v, 1));
+			obj_put(x->out, f->key, cJSON_Duplicate(v, 1));
 	}
 	if (x->ngpu && !(seen = calloc((size_t)x->ngpu, sizeof(*seen))))
 		die("out of memory");
@@ -773,7 +764,7 @@ int smi_parse(const char *xml, size_t len, cJSON *data, struct buf *err)
 		cJSON_DetachItemViaPointer(x->out, it);
 		buf_reset(&key);
 		buf_adds(&key, it->string);
-		put(data, buf_str(&key), it);
+		obj_put(data, buf_str(&key), it);
 	}
 	rc = 0;
 out:

@@ -96,20 +96,6 @@ out:
 	return rc;
 }
 
-/* The condition of o of type t with status True, or NULL. */
-static const cJSON *condition(const cJSON *o, const char *t)
-{
-	const cJSON *c;
-
-	cJSON_ArrayForEach(c, obj_get(o, "status.conditions")) {
-		const char *ct = obj_str(c, "type"), *cs = obj_str(c, "status");
-
-		if (ct && cs && !strcmp(ct, t) && !strcmp(cs, "True"))
-			return c;
-	}
-	return NULL;
-}
-
 struct row {
 	const char *status, *message;
 	long slices, running, done;
@@ -131,12 +117,12 @@ static void describe(const cJSON *o, struct row *r)
 			r->running += (long)obj_int(rj, "active", 0);
 			r->done += (long)obj_int(rj, "succeeded", 0);
 		}
-		if ((c = condition(o, "Completed")))
+		if ((c = obj_condition(o, "Completed", "True")))
 			r->status = "Succeeded";
-		else if ((c = condition(o, "Failed")))
+		else if ((c = obj_condition(o, "Failed", "True")))
 			r->status = "Failed";
 		else if (obj_bool(o, "spec.suspend", false)) {
-			c = condition(o, "Suspended");
+			c = obj_condition(o, "Suspended", "True");
 			r->status = "Queued";
 		} else
 			r->status = "Running";
@@ -144,12 +130,12 @@ static void describe(const cJSON *o, struct row *r)
 		r->priority = obj_str(o, "spec.template.spec.priorityClassName");
 		r->running = (long)obj_int(o, "status.active", 0);
 		r->done = (long)obj_int(o, "status.succeeded", 0);
-		if ((c = condition(o, "Complete")))
+		if ((c = obj_condition(o, "Complete", "True")))
 			r->status = "Succeeded";
-		else if ((c = condition(o, "Failed")))
+		else if ((c = obj_condition(o, "Failed", "True")))
 			r->status = "Failed";
 		else if (obj_bool(o, "spec.suspend", false)) {
-			c = condition(o, "Suspended");
+			c = obj_condition(o, "Suspended", "True");
 			r->status = "Queued";
 		} else
 			r->status = "Running";

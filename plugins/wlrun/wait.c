@@ -197,31 +197,6 @@ static bool start_thread(pthread_t *t, void *(*fn)(void *), void *arg)
 	return true;
 }
 
-/* The condition of type in o's status.conditions when its status is True. */
-static const cJSON *cond_true(const cJSON *o, const char *type)
-{
-	const cJSON *c;
-
-	cJSON_ArrayForEach(c, obj_get(o, "status.conditions")) {
-		const char *t = obj_str(c, "type"), *st = obj_str(c, "status");
-		if (t && st && !strcmp(t, type) && !strcmp(st, "True"))
-			return c;
-	}
-	return NULL;
-}
-
-static const cJSON *cond_false(const cJSON *o, const char *type)
-{
-	const cJSON *c;
-
-	cJSON_ArrayForEach(c, obj_get(o, "status.conditions")) {
-		const char *t = obj_str(c, "type"), *st = obj_str(c, "status");
-		if (t && st && !strcmp(t, type) && !strcmp(st, "False"))
-			return c;
-	}
-	return NULL;
-}
-
 /* 0 running, 1 completed, 2 failed; *cond the condition that says so. */
 static int finished(const struct state *s, const cJSON **cond)
 {
@@ -234,9 +209,10 @@ static int finished(const struct state *s, const cJSON **cond)
 		phase = obj_str(s->owner, "status.phase");
 		return !phase ? 0 : !strcmp(phase, "Succeeded") ? 1 : !strcmp(phase, "Failed") ? 2 : 0;
 	}
-	if ((*cond = cond_true(s->owner, "Failed")))
+	if ((*cond = obj_condition(s->owner, "Failed", "True")))
 		return 2;
-	if ((*cond = cond_true(s->owner, "Completed")) || (*cond = cond_true(s->owner, "Complete")))
+	if ((*cond = obj_condition(s->owner, "Completed", "True")) ||
+	    (*cond = obj_condition(s->owner, "Complete", "True")))
 		return 1;
 	return 0;
 }
@@ -288,9 +264,9 @@ static void state_line(const struct state *s, struct buf *out)
 		running += ph && !strcmp(ph, "Running");
 		done += ph && (!strcmp(ph, "Succeeded") || !strcmp(ph, "Failed"));
 	}
-	if (s->wl && !cond_true(s->wl, "Admitted")) {
+	if (s->wl && !obj_condition(s->wl, "Admitted", "True")) {
 		buf_adds(out, "queued");
-		if ((c = cond_false(s->wl, "QuotaReserved")) && obj_str(c, "message"))
+		if ((c = obj_condition(s->wl, "QuotaReserved", "False")) && obj_str(c, "message"))
 			buf_printf(out, ": %s", obj_str(c, "message"));
 	} else if (running || done) {
 		buf_printf(out, "running %ld/%ld", running, expected_pods(s));
@@ -312,7 +288,7 @@ static void report_unschedulable(const struct state *s, struct buf *last)
 
 	cJSON_ArrayForEach(p, s->pods) {
 		const char *msg;
-		if (!(c = cond_false(p, "PodScheduled")) || !(msg = obj_str(c, "message")))
+		if (!(c = obj_condition(p, "PodScheduled", "False")) || !(msg = obj_str(c, "message")))
 			continue;
 		if (!strcmp(buf_str(last), msg))
 			return;
