@@ -12,8 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
+#include "crypto.h"
 #include "log.h"
 
 #define READ_CHUNK (256 * 1024)
@@ -25,11 +24,11 @@ struct pack {
 	void *ctx;
 	struct archive_stats *st;
 	struct buf *err;
-	EVP_MD_CTX *md;
+	struct crypto_sha256 md;
 	struct buf full;	/* dir + "/" + the current relative path */
 	size_t root_len;	/* length of dir + "/" in full */
 	char *chunk;		/* READ_CHUNK bytes */
-	int sink_failed;	/* the sink set *err */
+	int sink_failed;	/* the sink or the digest set *err */
 	int stop;		/* failed: send nothing more to the sink */
 };
 
@@ -60,7 +59,11 @@ static la_ssize_t on_write(struct archive *a, void *data, const void *bytes, siz
 	(void)a;
 	if (p->sink_failed || p->stop)
 		return -1;
-	EVP_DigestUpdate(p->md, bytes, len);
+	if (crypto_sha256_update(&p->md, bytes, len) < 0) {
+		buf_set(p->err, "cannot update the sha256 digest");
+		p->sink_failed = 1;
+		return -1;
+	}
 	if (p->sink(p->ctx, bytes, len, p->err) < 0) {
 		p->sink_failed = 1;
 		return -1;
@@ -288,8 +291,8 @@ int archive_tgz(const char *dir, const struct ignore *ig, archive_sink_fn sink,
 		void *ctx, struct archive_stats *st, struct buf *err)
 {
 	struct pack p;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
+	unsigned char md[CRYPTO_SHA256_LEN];
+	unsigned int i;
 	int rc = -1;
 
 	memset(&p, 0, sizeof(p));
@@ -306,10 +309,9 @@ int archive_tgz(const char *dir, const struct ignore *ig, archive_sink_fn sink,
 	if (strcmp(buf_str(&p.full), "/"))
 		buf_addch(&p.full, '/');
 	p.root_len = p.full.len;
-	if (!(p.chunk = malloc(READ_CHUNK)) || !(p.md = EVP_MD_CTX_new()) ||
-	    !(p.a = archive_write_new()))
+	if (!(p.chunk = malloc(READ_CHUNK)) || !(p.a = archive_write_new()))
 		abort();
-	if (!EVP_DigestInit_ex(p.md, EVP_sha256(), NULL)) {
+	if (crypto_sha256_init(&p.md) < 0) {
 		buf_set(err, "cannot start a sha256 digest");
 		goto out;
 	}
@@ -329,11 +331,11 @@ int archive_tgz(const char *dir, const struct ignore *ig, archive_sink_fn sink,
 		la_fail(&p, dir);
 		goto out;
 	}
-	if (!EVP_DigestFinal_ex(p.md, md, &mdlen)) {
+	if (crypto_sha256_final(&p.md, md) < 0) {
 		buf_set(err, "cannot finish the sha256 digest");
 		goto out;
 	}
-	for (i = 0; i < mdlen && i < 32; i++) {
+	for (i = 0; i < CRYPTO_SHA256_LEN; i++) {
 		st->sha256[2 * i] = "0123456789abcdef"[md[i] >> 4];
 		st->sha256[2 * i + 1] = "0123456789abcdef"[md[i] & 15];
 	}
@@ -342,7 +344,7 @@ int archive_tgz(const char *dir, const struct ignore *ig, archive_sink_fn sink,
 out:
 	p.stop = rc < 0;
 	archive_write_free(p.a);
-	EVP_MD_CTX_free(p.md);
+	crypto_sha256_free(&p.md);
 	free(p.chunk);
 	buf_release(&p.full);
 	return rc;

@@ -53,6 +53,12 @@ static const struct cli_opt kube_opts[] = {
 	{ NULL, 0, 0, NULL, NULL, NULL, NULL, NULL }
 };
 
+static const struct cli_opt gke_opts[] = {
+	{ "location", 0, CLI_STR, &G.kube.location, "LOCATION", "with --cluster: the GKE cluster's region or zone (no kubeconfig is used)", NULL, NULL },
+	{ "project", 0, CLI_STR, &G.kube.project, "PROJECT", "with --location: the GKE cluster's project (default: gcloud's)", NULL, NULL },
+	{ NULL, 0, 0, NULL, NULL, NULL, NULL, NULL }
+};
+
 static const struct cli_opt output_opts[] = {
 	{ "output", 'o', CLI_STR, &G.output, "FORMAT", "output format", NULL /* set per command */, NULL },
 	{ NULL, 0, 0, NULL, NULL, NULL, NULL, NULL }
@@ -71,7 +77,7 @@ static const struct cli_opt always_opts[] = {
 
 /* The option tables a command accepts, in the order help prints them. */
 struct opt_set {
-	const struct cli_opt *tables[5];
+	const struct cli_opt *tables[6];
 	int n;
 };
 
@@ -86,6 +92,8 @@ static void opt_set_for(const struct cli_cmd *cmd, struct opt_set *s)
 		s->tables[s->n++] = dryrun_opts;
 	if (!cmd || (cmd->globals & CLI_G_KUBE))
 		s->tables[s->n++] = kube_opts;
+	if (cmd && (cmd->globals & CLI_G_GKE))
+		s->tables[s->n++] = gke_opts;
 	s->tables[s->n++] = always_opts;
 }
 
@@ -229,6 +237,8 @@ static void print_help(const struct cli_prog *p, const struct cli_cmd *cmd, bool
 	for (int t = 0; t < s.n; t++) {
 		if (s.tables[t] == kube_opts)
 			fprintf(f, "\nKubernetes connection flags (as kubectl's):\n");
+		else if (s.tables[t] == gke_opts)
+			fprintf(f, "\nGKE flags (the cluster from the Container API, no kubeconfig):\n");
 		else if (s.tables[t] == always_opts)
 			fprintf(f, "\nOther flags:\n");
 		print_opts(f, s.tables[t]);
@@ -414,6 +424,33 @@ static int parse_args(struct parser *ps, int argc, char **argv)
 	return 0;
 }
 
+/* --location makes --cluster a GKE cluster: it needs --cluster and takes
+ * no kubeconfig flag; --project means nothing without it. */
+static int check_gke(const struct cli_ctx *ctx)
+{
+	const struct kube_flags *k = &G.kube;
+	const char *other = k->kubeconfig ? "kubeconfig" : k->context ? "context" :
+		k->user ? "user" : k->server ? "server" : k->token ? "token" :
+		k->certificate_authority ? "certificate-authority" :
+		k->client_certificate ? "client-certificate" :
+		k->client_key ? "client-key" : k->tls_server_name ? "tls-server-name" :
+		k->insecure_skip_tls_verify ? "insecure-skip-tls-verify" : NULL;
+
+	if (!k->location || !*k->location) {
+		if (k->project)
+			return cli_usage_error(ctx, "--project needs --cluster NAME and "
+					       "--location LOCATION (a GKE cluster)");
+		return 0;
+	}
+	if (!k->cluster || !*k->cluster)
+		return cli_usage_error(ctx, "--location needs --cluster NAME (the GKE "
+				       "cluster)");
+	if (other)
+		return cli_usage_error(ctx, "--location cannot be combined with --%s: "
+				       "the GKE cluster is used without a kubeconfig", other);
+	return 0;
+}
+
 /* Does this global flag, written as a separate word, take the next word? */
 static bool takes_value(const struct cli_prog *p, const char *a)
 {
@@ -424,6 +461,7 @@ static bool takes_value(const struct cli_prog *p, const char *a)
 		return false;
 	s.n = 0;
 	s.tables[s.n++] = kube_opts;
+	s.tables[s.n++] = gke_opts;
 	s.tables[s.n++] = output_opts;
 	s.tables[s.n++] = always_opts;
 	if (a[1] == '-')
@@ -733,6 +771,8 @@ int cli_main(const struct cli_prog *p, int argc, char **argv)
 		rc = cli_usage_error(&ctx, "unexpected argument '%s'", ctx.argv[cmd->max_args]);
 		goto out;
 	}
+	if ((rc = check_gke(&ctx)))
+		goto out;
 	if (!ctx.dashdash) {
 		ctx.rest = args + nargs;
 		ctx.restc = 0;

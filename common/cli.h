@@ -63,6 +63,8 @@ struct cli_opt {
 #define CLI_G_KUBE	0x1	/* kubeconfig, context, cluster, user, namespace, server, token, ... */
 #define CLI_G_OUTPUT	0x2	/* -o/--output */
 #define CLI_G_DRYRUN	0x4	/* --dry-run[=none|client|server] */
+#define CLI_G_GKE	0x8	/* --location, --project: --cluster is a GKE
+				 * cluster (with CLI_G_KUBE; kube_config.h) */
 
 struct cli_global {
 	struct kube_flags kube;

@@ -15,10 +15,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-
+#include "crypto.h"
 #include "log.h"
 #include "obj.h"
 
@@ -359,33 +356,16 @@ static void b64url_json(struct buf *out, cJSON *o)
 	free(s);
 }
 
-static int no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-	(void)buf; (void)size; (void)rwflag; (void)u;
-	return -1;
-}
-
 int gcp_jwt_sign(const char *key_path, const char *client_email,
 		 const char *key_id, const char *pem, const char *token_uri,
 		 int64_t iat, struct buf *out, struct buf *err)
 {
 	cJSON *hdr = cJSON_CreateObject(), *claims = cJSON_CreateObject();
-	BIO *bio = BIO_new_mem_buf(pem, -1);
-	EVP_PKEY *key = NULL;
-	EVP_MD_CTX *md = NULL;
-	unsigned char *sig = NULL;
-	struct buf input = BUF_INIT;
-	size_t siglen = 0;
-	int rc = -1;
+	struct buf input = BUF_INIT, sig = BUF_INIT;
+	int rc = -1, signed_rc;
 
-	if (!hdr || !claims || !bio)
+	if (!hdr || !claims)
 		die("out of memory");
-	key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
-	if (!key || EVP_PKEY_base_id(key) != EVP_PKEY_RSA) {
-		buf_set(err, "invalid service account key file '%s': private_key is "
-			"not an unencrypted RSA private key in PEM", key_path);
-		goto out;
-	}
 	cJSON_AddStringToObject(hdr, "alg", "RS256");
 	cJSON_AddStringToObject(hdr, "typ", "JWT");
 	if (key_id && *key_id)
@@ -398,27 +378,23 @@ int gcp_jwt_sign(const char *key_path, const char *client_email,
 	b64url_json(&input, hdr);
 	buf_addch(&input, '.');
 	b64url_json(&input, claims);
-	if (!(md = EVP_MD_CTX_new()) ||
-	    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
-	    EVP_DigestSign(md, NULL, &siglen, (const unsigned char *)input.data,
-			   input.len) != 1 ||
-	    !(sig = malloc(siglen)) ||
-	    EVP_DigestSign(md, sig, &siglen, (const unsigned char *)input.data,
-			   input.len) != 1) {
+	signed_rc = crypto_rs256_sign(pem, strlen(pem), input.data, input.len, &sig);
+	if (signed_rc == CRYPTO_EKEY) {
+		buf_set(err, "invalid service account key file '%s': private_key is "
+			"not an unencrypted RSA private key in PEM", key_path);
+		goto out;
+	}
+	if (signed_rc < 0) {
 		buf_set(err, "cannot sign with the key of service account key file '%s'",
 			key_path);
 		goto out;
 	}
 	buf_add(out, input.data, input.len);
 	buf_addch(out, '.');
-	gcp_base64url(out, sig, siglen);
+	gcp_base64url(out, sig.data, sig.len);
 	rc = 0;
 out:
-	ERR_clear_error();
-	free(sig);
-	EVP_MD_CTX_free(md);
-	EVP_PKEY_free(key);
-	BIO_free(bio);
+	buf_release(&sig);
 	buf_release(&input);
 	cJSON_Delete(hdr);
 	cJSON_Delete(claims);

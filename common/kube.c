@@ -85,7 +85,7 @@ void kube_set_source(struct kube *k, const char *source)
 /* Whether asking again after a 401 can give other credentials. */
 static bool creds_can_change(const struct kube_target *t)
 {
-	return t->exec || t->token_file;
+	return t->exec || t->token_file || t->gke;
 }
 
 int kube_do(struct kube *k, const struct kube_req *r, struct http_response *resp,

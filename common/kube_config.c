@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 
+#include "gcp.h"
 #include "kube_config_file.h"
 #include "kube_cred.h"
 #include "log.h"
@@ -329,7 +330,7 @@ static void server_finalize(struct kube_target *t)
 	if (strncasecmp(t->server, "http://", 7))
 		return;
 	if (t->token || t->token_file || t->username || t->exec || t->cert_file ||
-	    t->cert_data)
+	    t->cert_data || t->gke)
 		logv(4, "server '%s' is plain http: no credentials are sent to it", t->server);
 	drop(&t->token);
 	drop(&t->token_file);
@@ -341,6 +342,7 @@ static void server_finalize(struct kube_target *t)
 	drop_data(&t->key_data, &t->key_len);
 	kc_exec_free(t->exec);
 	t->exec = NULL;
+	t->gke = NULL;		/* borrowed (kube_gke.c) */
 }
 
 static struct kube_target *target_new(void)
@@ -359,14 +361,16 @@ int kube_config_load(const struct kube_flags *flags, struct kube_target **out,
 	struct kc_files fs = { 0 };
 	struct kube_target *t = target_new();
 	struct kube_cred cred;
-	int rc = -1, r;
+	int rc = -1, r = 0;
 
 	*out = NULL;
-	if (kc_files_load(flags, &fs, err) < 0)
+	if (nonempty(flags->location)) {
+		if (kc_gke_load(flags, t, err) < 0)
+			goto out;
+	} else if (kc_files_load(flags, &fs, err) < 0 ||
+		   (r = from_kubeconfig(flags, &fs, t, err)) < 0) {
 		goto out;
-	if ((r = from_kubeconfig(flags, &fs, t, err)) < 0)
-		goto out;
-	if (r == 1) {
+	} else if (r == 1) {
 		if (!in_cluster_possible()) {
 			buf_set(err, "%s", EMPTY_CONFIG);
 			goto out;
@@ -379,7 +383,7 @@ int kube_config_load(const struct kube_flags *flags, struct kube_target **out,
 		free(t->namespace);
 		t->namespace = kc_strdup(flags->namespace);
 		t->namespace_explicit = true;
-	} else if (!t->namespace && in_cluster_possible()) {
+	} else if (!t->namespace && !t->gke && in_cluster_possible()) {
 		t->namespace = in_cluster_namespace();
 	}
 	if (!t->namespace)
@@ -390,8 +394,9 @@ int kube_config_load(const struct kube_flags *flags, struct kube_target **out,
 	logv(4, "using %s: context '%s', cluster '%s', user '%s', server '%s', namespace '%s'",
 	     t->source, t->context ? t->context : "", t->cluster_name ? t->cluster_name : "",
 	     t->user_name ? t->user_name : "", t->server, t->namespace);
-	/* a token file that cannot be read fails now, as in kubectl */
-	if (t->token_file && kube_cred_get(t, true, &cred, err) < 0)
+	/* a token file that cannot be read fails now, as in kubectl; so
+	 * does a GKE target without a Google access token */
+	if ((t->token_file || t->gke) && kube_cred_get(t, true, &cred, err) < 0)
 		goto out;
 	*out = t;
 	t = NULL;

@@ -27,7 +27,14 @@
  *   KUBERNETES_MASTER environment variable
  * Namespace: -n, else the context's, else (when in-cluster config is
  * possible) $POD_NAMESPACE or the service-account `namespace` file, else
- * "default". Relative paths (certificate-authority, client-certificate,
+ * "default". GKE (--location given; --cluster then names a GKE cluster,
+ * not a kubeconfig entry): no kubeconfig is read; the server is https://
+ * plus the cluster's `endpoint` from the Container API's
+ * projects.locations.clusters.get (project: --project, else gcloud's, see
+ * gcp.h), the CA its masterAuth.clusterCaCertificate, the bearer a Google
+ * access token from gcp.h's sources, fetched again as it expires;
+ * namespace -n, else "default"; the Container API's errors as one line
+ * ("container: NOT_FOUND: ..."). Relative paths (certificate-authority, client-certificate,
  * client-key, tokenFile, exec.command when it contains a '/') resolve against
  * the directory of the file that holds the entry; paths in flags are kept
  * as given. *-data fields are base64-decoded. A server without a scheme is
@@ -67,6 +74,8 @@
 
 #include "buf.h"
 
+struct gcp;
+
 /* The kubectl global flags; NULL/false when not given. Borrowed strings. */
 struct kube_flags {
 	const char *kubeconfig;
@@ -82,6 +91,9 @@ struct kube_flags {
 	const char *tls_server_name;
 	bool insecure_skip_tls_verify;
 	const char *request_timeout;	/* "0", "30s", "1m" */
+	/* GKE (kube_gke.c): with location, cluster names a GKE cluster */
+	const char *location;
+	const char *project;
 };
 
 struct kube_exec {
@@ -127,6 +139,9 @@ struct kube_target {
 	/* A token file read less than this long ago is not read again
 	 * (60, as client-go); 0 re-reads it on every kube_cred_get. */
 	int token_file_period_s;
+	/* GKE target: the Google client whose access tokens are the bearer
+	 * (refreshed as they expire); NULL otherwise */
+	struct gcp *gke;		/* borrowed: the process's Google client (kube_gke.c) */
 	/* private state: token file cache, exec cache */
 	struct kube_cred_cache *cache;
 };

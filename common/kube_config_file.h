@@ -68,6 +68,13 @@ int kc_user_load(const cJSON *u, const struct kc_file *f, struct kube_target *t,
 		 cJSON *errs, struct buf *err);
 void kc_exec_free(struct kube_exec *ex);
 
+/* kube_gke.c: the target of GKE cluster flags->cluster in flags->location
+ * (flags->project) into t: source, cluster_name, server, ca_data and gke
+ * (borrowed: one Google client per process, freed at exit).
+ * 0 or -1 with *err. */
+int kc_gke_load(const struct kube_flags *flags, struct kube_target *t,
+		struct buf *err);
+
 /* Adds a message to the array errs unless it is there already. */
 void kc_errs_add(cJSON *errs, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

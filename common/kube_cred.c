@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 
+#include "gcp.h"
 #include "log.h"
 #include "obj.h"
 
@@ -408,7 +409,15 @@ struct kube_cred_cache {
 	struct timespec file_read_at;	/* CLOCK_MONOTONIC */
 	bool exec_valid;
 	struct kube_exec_result exec;
+	struct buf gke_token;		/* the last Google access token */
 };
+
+static void wipe_buf(struct buf *b)
+{
+	if (b->data)
+		explicit_bzero(b->data, b->len);
+	buf_release(b);
+}
 
 void kube_cred_cache_free(struct kube_cred_cache *c)
 {
@@ -417,6 +426,7 @@ void kube_cred_cache_free(struct kube_cred_cache *c)
 	if (c->file_token)
 		wipe_free(c->file_token, strlen(c->file_token));
 	kube_exec_result_release(&c->exec);
+	wipe_buf(&c->gke_token);
 	free(c);
 }
 
@@ -472,6 +482,23 @@ out:
 	return rc;
 }
 
+/* A Google access token for a GKE target: gcp caches it until shortly
+ * before it expires and fetches a new one then (a token file is read
+ * again each time, so force needs nothing more). */
+static int gke_refresh(struct kube_target *t, struct buf *err)
+{
+	struct kube_cred_cache *c = t->cache;
+	struct buf tok = BUF_INIT;
+
+	if (gcp_access_token(t->gke, &tok, err) < 0) {
+		wipe_buf(&tok);
+		return -1;
+	}
+	wipe_buf(&c->gke_token);
+	c->gke_token = tok;
+	return 0;
+}
+
 /* Runs the exec plugin when nothing is cached, the cached credential has
  * expired, or force. */
 static int exec_refresh(struct kube_target *t, bool force, struct buf *err)
@@ -496,7 +523,11 @@ int kube_cred_get(struct kube_target *t, bool force, struct kube_cred *cred,
 	memset(cred, 0, sizeof(*cred));
 	if (!t->cache && !(t->cache = calloc(1, sizeof(*t->cache))))
 		die("out of memory");
-	if (t->username) {
+	if (t->gke) {
+		if (gke_refresh(t, err) < 0)
+			return -1;
+		cred->bearer = buf_str(&t->cache->gke_token);
+	} else if (t->username) {
 		cred->username = t->username;
 		cred->password = t->password ? t->password : "";
 	} else if (t->token_file) {

@@ -139,7 +139,7 @@ static const struct cli_cmd cmds[] = {
 	  "  kubectl wlrun big --image img --accelerator h100-80gb-8 --num-nodes 2 --dry-run=client -o yaml\n"
 	  "  # a Job pinned to one node\n"
 	  "  kubectl wlrun hello --kind job --image busybox --node wlkit-node-1 -- sh -c 'echo hi'",
-	  create_opts, CLI_G_KUBE | CLI_G_OUTPUT | CLI_G_DRYRUN, 1, 1, NULL, NULL },
+	  create_opts, CLI_G_KUBE | CLI_G_GKE | CLI_G_OUTPUT | CLI_G_DRYRUN, 1, 1, NULL, NULL },
 	WLRUN_APPLY_CMD,
 	WLRUN_LIST_CMD,
 	WLRUN_DELETE_CMD,
@@ -151,14 +151,14 @@ static const struct cli_cmd cmds[] = {
 	  "--timeout passed first. Interrupting stops the waiting, not the workload.",
 	  "  # wait at most ten minutes\n"
 	  "  kubectl wlrun wait train --timeout 10m",
-	  wait_opts, CLI_G_KUBE, 1, 1, NULL, "workloads" },
+	  wait_opts, CLI_G_KUBE | CLI_G_GKE, 1, 1, NULL, "workloads" },
 	{ "logs", cmd_logs, "Print the logs of a workload's pod",
 	  "NAME [-f] [--slice I] [--node J]",
 	  "Prints the log of one pod of the workload: node J of slice I (default\n"
 	  "the first pod of the first job).",
 	  "  # follow node 1 of slice 0\n"
 	  "  kubectl wlrun logs train -f --node 1",
-	  logs_opts, CLI_G_KUBE, 1, 1, NULL, "workloads" },
+	  logs_opts, CLI_G_KUBE | CLI_G_GKE, 1, 1, NULL, "workloads" },
 	{ NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, NULL, NULL }
 };
 

@@ -44,7 +44,7 @@ int workloads_find(struct kube *k, const char *ns, bool all_ns, const char *name
 	  "  kubectl wlrun apply -f workloads.yaml\n" \
 	  "  # check a stream with the server without saving it\n" \
 	  "  cat all.yaml | kubectl wlrun apply --dry-run=server -o name", \
-	  apply_opts, CLI_G_KUBE | CLI_G_OUTPUT | CLI_G_DRYRUN, 0, 0, NULL, NULL }
+	  apply_opts, CLI_G_KUBE | CLI_G_GKE | CLI_G_OUTPUT | CLI_G_DRYRUN, 0, 0, NULL, NULL }
 
 #define WLRUN_LIST_CMD \
 	{ "list", list_run, "List the workloads created by wlrun", \
@@ -53,7 +53,7 @@ int workloads_find(struct kube *k, const char *ns, bool all_ns, const char *name
 	  "oldest first, with their accelerator, slices, pods and status.", \
 	  "  # the running workloads of every namespace\n" \
 	  "  kubectl wlrun list --status running -A", \
-	  list_opts, CLI_G_KUBE | CLI_G_OUTPUT, 0, 0, "yaml|json", NULL }
+	  list_opts, CLI_G_KUBE | CLI_G_GKE | CLI_G_OUTPUT, 0, 0, "yaml|json", NULL }
 
 #define WLRUN_DELETE_CMD \
 	{ "delete", delete_run, "Delete workloads", \
@@ -63,6 +63,6 @@ int workloads_find(struct kube *k, const char *ns, bool all_ns, const char *name
 	  "in the foreground and waits until they are gone.", \
 	  "  # delete one workload and wait for its pods to go\n" \
 	  "  kubectl wlrun delete train --wait", \
-	  delete_opts, CLI_G_KUBE, 0, -1, NULL, "workloads" }
+	  delete_opts, CLI_G_KUBE | CLI_G_GKE, 0, -1, NULL, "workloads" }
 
 #endif

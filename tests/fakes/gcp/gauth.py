@@ -16,6 +16,14 @@ POST /token (oauth2.googleapis.com), form or JSON body:
 Answers {access_token, expires_in, token_type: Bearer[, scope]}; errors as
 Google's token endpoint: {"error": "invalid_grant", "error_description"}.
 
+GET or POST /tokeninfo?access_token=T (oauth2.googleapis.com/tokeninfo):
+what GKE's authentication webhook asks about a bearer token. For an
+accepted token: {azp, aud, scope, exp, expires_in, email, email_verified,
+access_type}; email is the account the token was issued to (USER_EMAIL for
+DIR/token and the refresh grant, the service account's client_email for
+the JWT grant and the metadata server). Otherwise 400 {"error":
+"invalid_token", "error_description": "Invalid Value"}, as Google answers.
+
 Metadata server (GCE_METADATA_HOST): every request needs
 "Metadata-Flavor: Google" (403 and a text body without it, like the real
 one); answers carry the same header. /computeMetadata/v1/project/project-id,
@@ -37,10 +45,12 @@ GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 SHA256_DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
 SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+USER_EMAIL = "wlkit-user@wlkit-test.example"   # the user of DIR/token, user.json
 
 
 def init(state):
     state.tokens = {state.admin_token: None}
+    state.token_email = {state.admin_token: USER_EMAIL}
     state.user = {}
     state.service_accounts = {}
     p = os.path.join(state.dir, "creds.json")
@@ -71,11 +81,12 @@ def valid(state, tok):
         return exp is None or exp > time.time()
 
 
-def issue(state, scope=None):
+def issue(state, scope=None, email=USER_EMAIL):
     tok = "ya29.fake-" + secrets.token_urlsafe(32)
     life = int(state.timing["tokenLifetime"])
     with state.lock:
         state.tokens[tok] = time.time() + life
+        state.token_email[tok] = email
     out = {"access_token": tok, "expires_in": life, "token_type": "Bearer"}
     if scope:
         out["scope"] = scope
@@ -147,7 +158,7 @@ def _jwt_grant(state, req, assertion):
     if not claims.get("scope") and not claims.get("target_audience"):
         raise OAuthError(400, "invalid_scope", "Invalid OAuth scope or ID "
                          "token audience provided.")
-    return issue(state, claims.get("scope"))
+    return issue(state, claims.get("scope"), claims.get("iss"))
 
 
 def _refresh_grant(state, f):
@@ -162,7 +173,29 @@ def _refresh_grant(state, f):
     return issue(state, f.get("scope") or SCOPE)
 
 
+def _tokeninfo(req):
+    st = req.state
+    tok = req.q.get("access_token")
+    if tok is None and req.method == "POST":
+        tok = dict(urllib.parse.parse_qsl(req.body.decode(
+            "utf-8", "replace"))).get("access_token")
+    if not valid(st, tok):
+        return Resp(400, {"error": "invalid_token",
+                          "error_description": "Invalid Value"})
+    with st.lock:
+        exp, email = st.tokens[tok], st.token_email.get(tok) or USER_EMAIL
+    exp = int(exp if exp is not None else time.time() + 3600)
+    client = (st.user.get("client_id") or "wlkit.apps.googleusercontent.com")
+    return Resp(200, {"azp": client, "aud": client, "scope": SCOPE,
+                      "exp": str(exp),
+                      "expires_in": str(max(0, exp - int(time.time()))),
+                      "email": email, "email_verified": "true",
+                      "access_type": "online"})
+
+
 def route_oauth(req):
+    if req.path == "/tokeninfo":
+        return _tokeninfo(req)
     if req.path != "/token":
         return None
     if req.method != "POST":
@@ -219,7 +252,7 @@ def route_metadata(req):
         return Resp(200, body=text.encode(), ctype="application/text",
                     headers=hdr)
     if p == "/computeMetadata/v1/instance/service-accounts/default/token":
-        return Resp(200, issue(st), headers=hdr)
+        return Resp(200, issue(st, email=sa), headers=hdr)
     if p.rstrip("/") == "/computeMetadata/v1/instance/service-accounts/default":
         return Resp(200, {"aliases": ["default"], "email": sa,
                           "scopes": [SCOPE]}, headers=hdr)

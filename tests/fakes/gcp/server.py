@@ -5,7 +5,7 @@ Usage: server.py DIR [SEED]
 DIR holds token, user.json and sa-pub.json (written by `cloud up`). One
 plain-HTTP server per Google API host listens on a free loopback port:
 
-  oauth       oauth2.googleapis.com       POST /token (gauth.py)
+  oauth       oauth2.googleapis.com       POST /token, /tokeninfo (gauth.py)
   metadata    metadata.google.internal    /computeMetadata/v1/... (gauth.py)
   storage     storage.googleapis.com      /storage/v1, /upload/storage/v1,
                                           /download/storage/v1, /BUCKET/OBJ

@@ -10,6 +10,10 @@ stderr (never a token). Environment:
                               watch from an older version gets 410
   WLKIT_FAKE_BOOKMARK_SECONDS idle seconds between watch bookmarks (1)
   WLKIT_FAKE_CONTINUE_TTL     seconds a list continue token lives (300)
+  WLKIT_FAKE_TOKEN_WEBHOOK    a Google tokeninfo URL: bearer tokens the
+                              server does not know are asked about there,
+                              as GKE's authentication webhook does (see
+                              auth.py); unset: they are 401
 
 HTTP/1.1 over TLS with keep-alive; normal answers carry Content-Length,
 watches and log streams are chunked. The request handler (Handler) is the
@@ -500,7 +504,8 @@ def main(argv):
     srv.store = store
     srv.registry = registry
     srv.settings = settings
-    srv.auth = auth.Authenticator(store, settings.admin_token)
+    srv.auth = auth.Authenticator(store, settings.admin_token,
+                                  os.environ.get("WLKIT_FAKE_TOKEN_WEBHOOK"))
     srv.faults = Faults()
 
     def stop(signum, frame):

@@ -5,8 +5,14 @@ Service-account tokens are JWTs this server issues through TokenRequest
 (HS256 with a per-process key; the claims are those of real bound tokens:
 iss, sub, aud, exp, iat, nbf and the kubernetes.io block). A token is
 accepted while it has not expired and its ServiceAccount (and the pod it
-is bound to, if any) still exists with the same uid. No Authorization
-header is the anonymous user; a token the server does not know is 401.
+is bound to, if any) still exists with the same uid. With a token webhook
+(a Google tokeninfo URL, WLKIT_FAKE_TOKEN_WEBHOOK), any other token is
+asked about there, as GKE authenticates Google OAuth access tokens: a 200
+answer with an email is the user named by that email, in the group
+system:authenticated (RBAC decides what it may do); anything else is 401.
+Answers are not cached, so an expired token fails at once. No
+Authorization header is the anonymous user; a token the server does not
+know is 401.
 """
 import base64
 import hashlib
@@ -14,6 +20,9 @@ import hmac
 import json
 import os
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 
 from errors import ApiError
 
@@ -59,10 +68,29 @@ def unauthorized():
 
 
 class Authenticator:
-    def __init__(self, store, admin_token):
+    def __init__(self, store, admin_token, webhook=None):
         self.store = store
         self.admin_token = admin_token
+        self.webhook = webhook or ""
         self.key = os.urandom(32)
+
+    def ask_webhook(self, token):
+        """The User of a Google access token per the tokeninfo webhook, or
+        None."""
+        if not self.webhook:
+            return None
+        url = self.webhook + ("&" if "?" in self.webhook else "?") + \
+            urllib.parse.urlencode({"access_token": token})
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(url, timeout=10) as r:
+                info = json.loads(r.read().decode())
+        except (urllib.error.URLError, OSError, ValueError):
+            return None
+        email = info.get("email") if isinstance(info, dict) else None
+        if not email or int(info.get("expires_in") or 0) <= 0:
+            return None
+        return User(email, ["system:authenticated"])
 
     def issue(self, ns, sa, seconds, audiences, bound=None):
         """A token for ServiceAccount sa (a stored object); bound is the
@@ -138,7 +166,10 @@ class Authenticator:
             return ADMIN
         r = self.verify(token)
         if r is None:
-            raise unauthorized()
+            u = self.ask_webhook(token)
+            if u is None:
+                raise unauthorized()
+            return u
         return r[0]
 
     def token_review(self, spec):
