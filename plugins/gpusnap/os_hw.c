@@ -128,10 +128,8 @@ static double meminfo_value(const char *val)
 
 static void meminfo_line(const char *key, const char *val, void *arg)
 {
-	static const char *const memory[] = { "MemTotal", "MemAvailable", "SwapTotal" };
-	static const char *const huge[] = {
-		"HugePages_Total", "HugePages_Free", "Hugepagesize", "Hugetlb"
-	};
+	static const char *const memory[] = { "MemTotal", "SwapTotal" };
+	static const char *const huge[] = { "HugePages_Total", "Hugepagesize", "Hugetlb" };
 	struct meminfo *mi = arg;
 	size_t i;
 
@@ -170,10 +168,12 @@ static void free_names(struct dirent **names, int n)
 	free(names);
 }
 
-/* OS / memory (MemTotal, MemAvailable, SwapTotal in bytes) and OS /
- * hugepages (HugePages_Total, HugePages_Free, Hugepagesize and Hugetlb in
+/* OS / memory (MemTotal, SwapTotal in bytes) and OS / hugepages
+ * (HugePages_Total, Hugepagesize and Hugetlb in
  * bytes from /proc/meminfo; "hugepages-2048kB": nr_hugepages of each size
- * under /sys/kernel/mm/hugepages). */
+ * under /sys/kernel/mm/hugepages). What is free or available now is left
+ * out: it changes from one read to the next and is no setting, and a drift
+ * check (gpusnap diff) must not report it. */
 void os_memory(const struct snap_ctx *c, cJSON *m)
 {
 	struct meminfo mi = { snap_subtype(m, "memory"), snap_subtype(m, "hugepages") };

@@ -1,5 +1,6 @@
 /* os_sysctl.c - OS / sysctl: every readable file under /proc/sys except
- * /proc/sys/net, /proc/sys/dev/cdrom and /proc/sys/fs/binfmt_misc, keyed by its full path
+ * /proc/sys/net, /proc/sys/dev/cdrom, /proc/sys/fs/binfmt_misc and the
+ * counters that change between reads (excluded[] below), keyed by its full path
  * ("/proc/sys/kernel/hostname") without ctx->root, its value trimmed and
  * its white space runs (tabs, new lines) made single spaces.
  *
@@ -42,9 +43,16 @@ struct walk {
 /* net: per network namespace, and thousands of files; dev/cdrom: reading
  * it probes the drives; fs/binfmt_misc: a file system of its own (the
  * registered binary formats, not settings), often an autofs mount point
- * that a walk would mount. */
+ * that a walk would mount. Then the counters and random values that change
+ * from one read to the next: they are not settings, and a drift check
+ * (gpusnap diff) before and after an upgrade would drown in them. */
 static const char *const excluded[] = {
-	"/proc/sys/net", "/proc/sys/dev/cdrom", "/proc/sys/fs/binfmt_misc"
+	"/proc/sys/net", "/proc/sys/dev/cdrom", "/proc/sys/fs/binfmt_misc",
+	"/proc/sys/fs/aio-nr", "/proc/sys/fs/dentry-state", "/proc/sys/fs/file-nr",
+	"/proc/sys/fs/inode-nr", "/proc/sys/fs/inode-state", "/proc/sys/fs/quota",
+	"/proc/sys/kernel/ns_last_pid", "/proc/sys/kernel/pty/nr",
+	"/proc/sys/kernel/random/boot_id", "/proc/sys/kernel/random/entropy_avail",
+	"/proc/sys/kernel/random/uuid",
 };
 
 static int entry_cmp(const void *a, const void *b)
