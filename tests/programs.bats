@@ -5,9 +5,9 @@
 load helpers
 
 PROGRAMS="kubectl-wlbuild kubectl-wlrun kubectl-gpusnap kubectl-vastrun kubectl-vkcmd gcloud-nodeimage"
-# The programs that have their frame only (kubectl-vkcmd, kubectl-wlrun and
-# kubectl-gpusnap have their commands).
-FRAMES="kubectl-wlbuild kubectl-vastrun gcloud-nodeimage"
+# The programs that have their frame only (kubectl-vkcmd, kubectl-wlrun,
+# kubectl-gpusnap and kubectl-wlbuild have their commands).
+FRAMES="kubectl-vastrun gcloud-nodeimage"
 
 @test "every program answers --help with what it is and what this build has" {
 	for p in $PROGRAMS; do
