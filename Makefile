@@ -81,7 +81,7 @@ unit: $(UNIT_BINS) $(DRIVER) $(B)/tests/vkio
 DEB_BUILD = gcc make libc6-dev libyaml-dev libcjson-dev libcurl4-openssl-dev \
 	    libarchive-dev libssl-dev zlib1g-dev
 DEB_TEST  = bats bats-assert bats-support python3 openssl curl procps \
-	    iproute2 bubblewrap man-db
+	    iproute2 bubblewrap man-db mandoc
 deps:
 	@missing=""; \
 	for p in $(DEB_BUILD) $(DEB_TEST); do \
