@@ -81,19 +81,26 @@ unit: $(UNIT_BINS) $(DRIVER) $(B)/tests/vkio
 DEB_BUILD = gcc make libc6-dev libyaml-dev libcjson-dev libcurl4-openssl-dev \
 	    libarchive-dev libssl-dev zlib1g-dev
 DEB_TEST  = bats bats-assert bats-support python3 openssl curl procps \
-	    iproute2 bubblewrap man-db mandoc
+	    iproute2 bubblewrap man-db mandoc nginx-light
+# deps: the Debian packages (apt-get when root, else the command to run),
+# then the npm packages of the tests (s3rver) from tests/package-lock.json.
 deps:
 	@missing=""; \
 	for p in $(DEB_BUILD) $(DEB_TEST); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
 	command -v kubectl >/dev/null 2>&1 || missing="$$missing kubernetes-client"; \
-	if [ -z "$$missing" ]; then exit 0; fi; \
-	if [ "$$(id -u)" = 0 ]; then \
+	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ]; then \
 		echo "installing:$$missing" >&2; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	else \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	elif [ -n "$$missing" ]; then \
 		echo "missing Debian packages; run: sudo apt-get install -y$$missing" >&2; exit 1; \
+	fi; \
+	if [ ! -f tests/node_modules/.package-lock.json ] || \
+	   [ tests/package-lock.json -nt tests/node_modules/.package-lock.json ]; then \
+		echo "installing the npm packages of tests/package-lock.json" >&2; \
+		npm ci --prefix tests --no-audit --no-fund --loglevel=error >/dev/null || exit 1; \
 	fi
 
 check: deps
