@@ -81,7 +81,7 @@ unit: $(UNIT_BINS) $(DRIVER) $(B)/tests/vkio
 DEB_BUILD = gcc make libc6-dev libyaml-dev libcjson-dev libcurl4-openssl-dev \
 	    libarchive-dev libssl-dev zlib1g-dev
 DEB_TEST  = bats bats-assert bats-support python3 openssl curl procps \
-	    iproute2 bubblewrap man-db mandoc nginx-light
+	    iproute2 bubblewrap man-db mandoc nginx-light packer
 # deps: the Debian packages (apt-get when root, else the command to run),
 # then the npm packages of the tests (s3rver) from tests/package-lock.json.
 deps:
@@ -141,3 +141,7 @@ clean:
 
 .PHONY: all unit deps check demo install uninstall clean FORCE
 FORCE:
+
+# Further targets, one file each: mk/dist.mk (make dist, krew manifests),
+# mk/fuzz.mk (make fuzz, the libFuzzer targets).
+-include $(sort $(wildcard mk/*.mk))

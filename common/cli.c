@@ -220,9 +220,14 @@ static void print_help(const struct cli_prog *p, const struct cli_cmd *cmd, bool
 	if (cmd && cmd->examples)
 		fprintf(f, "\nExamples:\n%s\n", cmd->examples);
 	if (!explicit_cmd && p->cmds && p->cmds[0].name) {
+		int w = 14;
+
+		for (const struct cli_cmd *c = p->cmds; c->name; c++)
+			if ((int)strlen(c->name) > w)
+				w = (int)strlen(c->name);
 		fprintf(f, "\nCommands:\n");
 		for (const struct cli_cmd *c = p->cmds; c->name; c++)
-			fprintf(f, "  %-14s %s%s\n", c->name, c->summary,
+			fprintf(f, "  %-*s %s%s\n", w, c->name, c->summary,
 				p->default_cmd && !strcmp(p->default_cmd, c->name) ? " (the default)" : "");
 	}
 	if (!p->cmds || !p->cmds[0].name) {
@@ -233,8 +238,12 @@ static void print_help(const struct cli_prog *p, const struct cli_cmd *cmd, bool
 	}
 	opt_set_for(cmd, &s);
 	output_choices_now = cmd && cmd->output_choices ? cmd->output_choices : "yaml|json|name";
-	fprintf(f, "\nFlags:\n");
+	if (cmd && cmd->opts && cmd->opts[0].name)
+		fprintf(f, "\nFlags:\n");
 	for (int t = 0; t < s.n; t++) {
+		/* before a command, a gcloud program takes no kubectl flag */
+		if (!cmd && s.tables[t] == kube_opts && strcmp(p->host, "kubectl"))
+			continue;
 		if (s.tables[t] == kube_opts)
 			fprintf(f, "\nKubernetes connection flags (as kubectl's):\n");
 		else if (s.tables[t] == gke_opts)

@@ -73,6 +73,11 @@
 struct gcp_options {
 	const char *access_token_file;
 	const char *project, *region, *zone;
+	const char *credentials_file;	/* a service account or authorized_user
+					 * key that is the only token source
+					 * (as gcloud's --credential-file-override) */
+	const char *scope;		/* of service-account tokens; NULL:
+					 * cloud-platform */
 };
 
 /* ---- configuration (gcp_config.c) ---- */
@@ -128,7 +133,10 @@ const char *gcp_auth_source(struct gcp_auth *a);
  * tests. */
 int gcp_jwt_sign(const char *key_path, const char *client_email,
 		 const char *key_id, const char *pem, const char *token_uri,
-		 int64_t iat, struct buf *out, struct buf *err);
+		 const char *scope, int64_t iat, struct buf *out, struct buf *err);
+/* Makes key_file the only token source, its service-account tokens for
+ * scope (NULL: cloud-platform). Call before the first token. */
+void gcp_auth_use_key(struct gcp_auth *a, const char *key_file, const char *scope);
 /* Base64url without padding (RFC 7515), appended to out. */
 void gcp_base64url(struct buf *out, const void *data, size_t n);
 
@@ -163,6 +171,8 @@ struct gcp_req {
 				 * request is then safe to repeat and every
 				 * attempt carries the same id */
 	bool idempotent;	/* safe to repeat after a 5xx (http.h) */
+	bool sensitive;		/* never log the bodies (http.h): for
+				 * resources that carry credentials */
 	int64_t timeout_ms;	/* each attempt; 0: 60 s */
 	struct http_cancel *cancel;
 };

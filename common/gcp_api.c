@@ -42,6 +42,8 @@ struct gcp *gcp_new(const struct gcp_options *opt, struct buf *err)
 		return NULL;
 	}
 	g->auth = gcp_auth_new(opt ? opt->access_token_file : NULL, g->cfg.config_dir);
+	if (opt && (opt->credentials_file || opt->scope))
+		gcp_auth_use_key(g->auth, opt->credentials_file, opt->scope);
 	g->http = http_new();
 	return g;
 }
@@ -245,6 +247,7 @@ int gcp_do(struct gcp *g, const struct gcp_req *r, struct gcp_reply *reply,
 {
 	struct http_request hr = {
 		.method = r->method, .idempotent = r->idempotent || r->request_id,
+		.sensitive = r->sensitive,
 		.timeout_ms = r->timeout_ms ? r->timeout_ms : DEFAULT_TIMEOUT_MS,
 		.cancel = r->cancel,
 	};

@@ -38,6 +38,8 @@ enum source {
 struct gcp_auth {
 	pthread_mutex_t mu;
 	char *flag_file;
+	char *key_file;		/* gcp_auth_use_key: this ADC file only */
+	char *scope;		/* of service-account tokens */
 	char *config_dir;
 	struct http *http;
 	bool resolved;
@@ -131,9 +133,19 @@ void gcp_auth_free(struct gcp_auth *a)
 	buf_release(&a->desc);
 	free(a->path);
 	free(a->flag_file);
+	free(a->key_file);
+	free(a->scope);
 	free(a->config_dir);
 	pthread_mutex_destroy(&a->mu);
 	free(a);
+}
+
+void gcp_auth_use_key(struct gcp_auth *a, const char *key_file, const char *scope)
+{
+	free(a->key_file);
+	free(a->scope);
+	a->key_file = key_file && *key_file ? xstrdup(key_file) : NULL;
+	a->scope = scope && *scope ? xstrdup(scope) : NULL;
 }
 
 const char *gcp_auth_source(struct gcp_auth *a)
@@ -181,7 +193,11 @@ static int resolve(struct gcp_auth *a, struct buf *err)
 	const char *v;
 	int rc = 0;
 
-	if (a->flag_file) {
+	if (a->key_file) {
+		a->src = SRC_ADC;
+		a->path = xstrdup(a->key_file);
+		buf_printf(&a->desc, "credentials file '%s'", a->path);
+	} else if (a->flag_file) {
 		a->src = SRC_FILE;
 		a->path = xstrdup(a->flag_file);
 		buf_printf(&a->desc, "access token file '%s'", a->path);
@@ -358,7 +374,7 @@ static void b64url_json(struct buf *out, cJSON *o)
 
 int gcp_jwt_sign(const char *key_path, const char *client_email,
 		 const char *key_id, const char *pem, const char *token_uri,
-		 int64_t iat, struct buf *out, struct buf *err)
+		 const char *scope, int64_t iat, struct buf *out, struct buf *err)
 {
 	cJSON *hdr = cJSON_CreateObject(), *claims = cJSON_CreateObject();
 	struct buf input = BUF_INIT, sig = BUF_INIT;
@@ -371,7 +387,7 @@ int gcp_jwt_sign(const char *key_path, const char *client_email,
 	if (key_id && *key_id)
 		cJSON_AddStringToObject(hdr, "kid", key_id);
 	cJSON_AddStringToObject(claims, "iss", client_email);
-	cJSON_AddStringToObject(claims, "scope", SCOPE);
+	cJSON_AddStringToObject(claims, "scope", scope ? scope : SCOPE);
 	cJSON_AddStringToObject(claims, "aud", token_uri);
 	cJSON_AddNumberToObject(claims, "iat", (double)iat);
 	cJSON_AddNumberToObject(claims, "exp", (double)(iat + 3600));
@@ -416,7 +432,7 @@ static int fetch_service_account(struct gcp_auth *a, const cJSON *cred,
 	}
 	if (!uri || !*uri)
 		uri = DEFAULT_TOKEN_URI;
-	if (gcp_jwt_sign(a->path, email, kid, pem, uri, (int64_t)time(NULL), &jwt, err) < 0)
+	if (gcp_jwt_sign(a->path, email, kid, pem, uri, a->scope, (int64_t)time(NULL), &jwt, err) < 0)
 		goto out;
 	form_field(&form, "grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer");
 	form_field(&form, "assertion", jwt.data);

@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <time.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <curl/curl.h>
 
@@ -79,6 +80,7 @@ struct attempt {
 	struct buf fail;	/* the message of a transport failure */
 	const char *secret[MAX_SECRETS];	/* never printed */
 	int nsecret;
+	int upload_fd;		/* .upload_file while sending, or -1 */
 };
 
 struct http *http_new(void)
@@ -583,6 +585,18 @@ static void log_response(const struct attempt *a, const char *method,
 	buf_release(&line);
 }
 
+/* Feeds .upload_file to libcurl. */
+static size_t on_read(char *data, size_t size, size_t n, void *p)
+{
+	struct attempt *a = p;
+	ssize_t got;
+
+	do
+		got = read(a->upload_fd, data, size * n);
+	while (got < 0 && errno == EINTR);
+	return got < 0 ? CURL_READFUNC_ABORT : (size_t)got;
+}
+
 static int setup(CURL *c, const struct http_request *req, struct attempt *a,
 		 const char *method, struct buf *url,
 		 struct curl_slist **headers, struct curl_slist **connect_to,
@@ -597,7 +611,20 @@ static int setup(CURL *c, const struct http_request *req, struct attempt *a,
 		return -1;
 	if (req->tls && set_tls(c, req->tls, err, req->url) < 0)
 		return -1;
-	if (!strcmp(method, "HEAD")) {
+	if (req->upload_file) {
+		struct stat st;
+
+		if ((a->upload_fd = open(req->upload_file, O_RDONLY | O_CLOEXEC)) < 0 ||
+		    fstat(a->upload_fd, &st) < 0) {
+			buf_set(err, "cannot read '%s': %s", req->upload_file, strerror(errno));
+			return -1;
+		}
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)st.st_size);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, a);
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	} else if (!strcmp(method, "HEAD")) {
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 	} else if (!strcmp(method, "GET") && !req->body) {
 		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
@@ -825,6 +852,7 @@ static int perform(struct http *h, const struct http_request *req,
 	int rc = -1;
 
 	a->curl = handle_get(h);
+	a->upload_fd = -1;
 	errbuf[0] = '\0';
 	if (setup(a->curl, req, a, method, &url, &headers, &connect_to, errbuf,
 		  err) < 0)
@@ -844,6 +872,9 @@ static int perform(struct http *h, const struct http_request *req,
 out:
 	handle_put(h, a->curl);
 	a->curl = NULL;
+	if (a->upload_fd >= 0)
+		close(a->upload_fd);
+	a->upload_fd = -1;
 	curl_slist_free_all(connect_to);
 	curl_slist_free_all(headers);
 	buf_release(&url);

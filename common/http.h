@@ -113,6 +113,9 @@ struct http_request {
 	const char *content_type;
 	const char *body;	/* kept by the caller until http_do returns */
 	size_t body_len;
+	const char *upload_file;	/* instead of .body: this file's bytes,
+					 * streamed with a fixed buffer and read
+					 * again from the start on each attempt */
 	const struct http_tls *tls;	/* NULL: system trust */
 	int64_t timeout_ms;	/* each attempt, whole; 0: none (watches) */
 	int64_t connect_timeout_ms;	/* 0: 10 s */

@@ -16,7 +16,7 @@ in_man() {
 
 @test "every flag of every command is documented in its man page or wlkit(7)" {
 	local missing="" p c f
-	for p in kubectl-wlrun kubectl-vkcmd kubectl-gpusnap kubectl-wlbuild; do
+	for p in kubectl-wlrun kubectl-vkcmd kubectl-gpusnap kubectl-wlbuild gcloud-nodeimage kubectl-vastrun; do
 		for c in $("$p" __complete "" | cut -f1 | grep -v '^:'); do
 			for f in $("$p" __complete "$c" -- | cut -f1 | grep '^--'); do
 				[ "$f" = --v ] && f=-v	# written -v N, as kubectl's

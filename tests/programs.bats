@@ -5,24 +5,20 @@
 load helpers
 
 PROGRAMS="kubectl-wlbuild kubectl-wlrun kubectl-gpusnap kubectl-vastrun kubectl-vkcmd gcloud-nodeimage"
-# The programs that have their frame only (kubectl-vkcmd, kubectl-wlrun,
-# kubectl-gpusnap and kubectl-wlbuild have their commands).
-FRAMES="kubectl-vastrun gcloud-nodeimage"
 
 @test "every program answers --help with what it is and what this build has" {
 	for p in $PROGRAMS; do
 		run -0 "$p" --help
 		assert_output --partial "Usage:"
 	done
-	for p in $FRAMES; do
-		run -0 "$p" --help
-		assert_output --partial "Status: this build of wlkit"
-	done
 	run -0 kubectl-wlrun --help
 	assert_output --partial "kubectl wlrun [create] NAME"
 	refute_output --partial "Status: this build of wlkit"
 	run -0 gcloud-nodeimage -h
-	assert_output --partial "gcloud nodeimage --help | --version"
+	assert_output --partial "gcloud nodeimage COMMAND [flags]"
+	run -0 kubectl-vastrun --help
+	assert_output --partial "upload-to-share"
+	refute_output --partial "Status: this build of wlkit"
 }
 
 @test "every program answers --version with the build's version" {
@@ -32,12 +28,15 @@ FRAMES="kubectl-vastrun gcloud-nodeimage"
 	done
 }
 
-@test "a program without its commands exits 2 on anything else and says why" {
-	for p in $FRAMES; do
-		run -2 "$p" create x --image busybox
-		assert_output --partial "has no commands yet"
-		run -2 "$p"
+@test "every program exits 2 on a usage error and points to --help" {
+	for p in $PROGRAMS; do
+		run -2 "$p" --no-such-flag
+		assert_line --index 0 --regexp "^error: "
+		assert_output --partial "--help' for usage"
 	done
+	run -2 kubectl-vastrun create x --image busybox
+	assert_output --partial "error: unknown command 'create'"
+	run -2 kubectl-vastrun
 }
 
 @test "kubectl finds the plugins on PATH and runs them" {

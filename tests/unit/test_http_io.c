@@ -178,6 +178,41 @@ TEST(server_timeout)
 	buf_release(&err);
 }
 
+/* .upload_file streams a file as the body, and a retried attempt sends it
+ * whole again; a file that cannot be read is an error before any request. */
+TEST(server_upload_file_streamed_and_resent)
+{
+	struct server *s;
+	struct http_request req = { .method = "PUT", .idempotent = true };
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	struct buf err = BUF_INIT, big = BUF_INIT;
+	const char *path;
+	cJSON *log;
+
+	for (int i = 0; i < 20000; i++)
+		buf_printf(&big, "line %d\n", i);
+	path = unit_write("upload.txt", big.data);
+	if (!(s = plain("[{\"status\":503},{\"echo\":true}]")))
+		return;
+	req.upload_file = path;
+	CHECK_INT(req_on(s, &req, "/up", &resp, &err), 0);
+	CHECK_INT(resp.status, 200);
+	CHECK_INT(resp.attempts, 2);
+	CHECK_INT(resp.body.len, big.len);
+	CHECK(resp.body.data && !memcmp(resp.body.data, big.data, big.len));
+	log = server_log(s);
+	CHECK_INT(cJSON_GetArraySize(log), 2);
+	CHECK_STR(field(log, 0, "method"), "PUT");
+	CHECK_INT(strlen(field(log, 1, "body") ? field(log, 1, "body") : ""), big.len);
+	cJSON_Delete(log);
+	req.upload_file = "/nonexistent/file";
+	CHECK_INT(req_on(s, &req, "/up", &resp, &err), -1);
+	CHECK_CONTAINS(buf_str(&err), "cannot read '/nonexistent/file'");
+	http_response_release(&resp);
+	buf_release(&err);
+	buf_release(&big);
+}
+
 struct firer {
 	struct http_cancel *c;
 	int after_ms;

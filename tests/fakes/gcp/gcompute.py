@@ -92,13 +92,17 @@ def add_template(st, project, scope, name, properties, description=""):
     return t
 
 
-def add_igm(st, project, scope, name, template, size=1):
-    tpath = path_of(template)
+def add_igm(st, project, scope, name, template, size=1, versions=None):
+    """VERSIONS ([{name, instanceTemplate}]): a manager whose
+    instanceTemplate is empty and whose templates are in versions[]."""
+    tpath = path_of(template) if template else ""
     g = {"kind": "compute#instanceGroupManager", "id": _id(),
          "creationTimestamp": _now(), "name": name,
          "baseInstanceName": name[:-4] if name.endswith("-grp") else name,
          "instanceTemplate": tpath,
-         "versions": [{"instanceTemplate": tpath}],
+         "versions": [dict(v, instanceTemplate=path_of(v["instanceTemplate"]))
+                      for v in versions] if versions else
+         [{"instanceTemplate": tpath}],
          "instanceGroup": "projects/%s/%s/instanceGroups/%s"
          % (project, scope, name),
          "targetSize": size, "fingerprint": "ZmFrZQ==",

@@ -141,7 +141,11 @@ def add_cluster(st, project, spec):
     st.clusters[(project, loc, c["name"])] = c
     for ps in pools:
         p = new_pool(c, ps)
-        make_pool_resources(st, project, c, p, ps.get("template"))
+        if p.get("instanceGroups"):     # seeded managers (seed.py)
+            p["_groups"] = [gcompute.path_of(u)
+                            for u in p.pop("instanceGroups")]
+        else:
+            make_pool_resources(st, project, c, p, ps.get("template"))
         c["nodePools"].append(p)
     return c
 

@@ -24,7 +24,8 @@ JSON is YAML too, so a JSON seed works). Every key is optional:
     - {project: p, name: t, properties: {...}}
   instanceGroupManagers:       # zone: Z or region: R
     - {project: p, zone: us-central1-a, name: g, instanceTemplate: t-url,
-       targetSize: 1}
+       targetSize: 1}             # or versions: [{name, instanceTemplate}]
+                                 # and no instanceTemplate
   clusters:
     - project: p               # default: the seed's project
       location: us-central1
@@ -38,6 +39,9 @@ JSON is YAML too, so a JSON seed works). Every key is optional:
           locations: [us-central1-a]
           config: {machineType: e2-medium}
           template: {properties: {...}}   # optional: the template's own
+          instanceGroups: [projects/p/regions/R/instanceGroupManagers/g]
+                               # optional: seeded managers instead of the
+                               # pool's own template and groups
 """
 import os
 import sys
@@ -105,15 +109,20 @@ def apply(st, s):
                               t["name"], t.get("properties") or {},
                               t.get("description", ""))
     for g in _items(s, "instanceGroupManagers",
-                   ("name", "zone|region", "instanceTemplate")):
+                   ("name", "zone|region", "instanceTemplate|versions")):
         scope = "zones/" + g["zone"] if g.get("zone") else \
             "regions/" + g["region"]
         p = g.get("project", st.project)
-        ref = g["instanceTemplate"]
-        if "/" not in ref:
-            ref = "projects/%s/global/instanceTemplates/%s" % (p, ref)
-        gcompute.add_igm(st, p, scope, g["name"], ref,
-                         int(g.get("targetSize", 1)))
+
+        def ref(r):
+            return r if "/" in r else \
+                "projects/%s/global/instanceTemplates/%s" % (p, r)
+        versions = [dict(v, instanceTemplate=ref(v["instanceTemplate"]))
+                    for v in g.get("versions") or []]
+        gcompute.add_igm(st, p, scope, g["name"],
+                         ref(g["instanceTemplate"]) if g.get(
+                             "instanceTemplate") else "",
+                         int(g.get("targetSize", 1)), versions or None)
     for c in _items(s, "clusters", ("name", "location")):
         gcontainer.add_cluster(st, c.get("project", st.project), c)
 

@@ -13,6 +13,8 @@ plain-HTTP server per Google API host listens on a free loopback port:
   cloudbuild  cloudbuild.googleapis.com   /v1 (gbuild.py)
   container   container.googleapis.com    /v1 (gcontainer.py)
   compute     compute.googleapis.com      /compute/v1 (gcompute.py)
+  drive       www.googleapis.com          /drive/v3, /upload/drive/v3
+                                          (gdrive.py)
 
 then writes DIR/ports.json ({"API": port}) and DIR/pid. Every server also
 answers /_wlkit/ready (no credentials), and, with the token of DIR/token,
@@ -43,15 +45,18 @@ import gauth  # noqa: E402
 import gbuild  # noqa: E402
 import gcompute  # noqa: E402
 import gcontainer  # noqa: E402
+import gdrive  # noqa: E402
 import gstorage  # noqa: E402
 import seed  # noqa: E402
 from gerr import GError, Resp, no_route, unauthenticated  # noqa: E402
 from gfaults import Faults  # noqa: E402
 
-APIS = ("oauth", "metadata", "storage", "cloudbuild", "container", "compute")
+APIS = ("oauth", "metadata", "storage", "cloudbuild", "container", "compute",
+        "drive")
 MODULES = {"oauth": gauth.route_oauth, "metadata": gauth.route_metadata,
            "storage": gstorage.route, "cloudbuild": gbuild.route,
-           "container": gcontainer.route, "compute": gcompute.route}
+           "container": gcontainer.route, "compute": gcompute.route,
+           "drive": gdrive.route}
 NO_BEARER = ("oauth", "metadata")
 
 _log_lock = threading.Lock()
@@ -112,6 +117,7 @@ class State:
         gbuild.init(self)
         gcontainer.init(self)
         gcompute.init(self)
+        gdrive.init(self)
 
     def url(self, api):
         return "http://127.0.0.1:%d" % self.ports[api]
