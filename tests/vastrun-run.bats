@@ -208,6 +208,19 @@ domain=7"
 	# the failed scenario's partial results were uploaded all the same
 	run -0 s3get "$id/fails/1/partial.txt"
 	assert_output "partial"
+	# monitor reaches 8/8 and shows the failures as failed
+	run -0 kubectl-vastrun monitor -n "$NS" --run-id "$id"
+	assert_output --partial "$id: 8/8 finished (succeeded 6, failed 2"
+	# download gets every file, the failed ones' partial results too, then
+	# the bucket goes
+	run -0 kubectl-vastrun download -n "$NS" --run-id "$id" --output "$BATS_TEST_TMPDIR/results"
+	for c in corridor open-field-1 open-field-2 fails; do
+		for n in 1 2; do
+			assert_equal "$(cat "$BATS_TEST_TMPDIR/results/$id/$c/$n/result.txt")" "config=$c run=$n"
+		done
+	done
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/results/$id/fails/2/partial.txt")" partial
+	[[ "$(buckets || true)" != *"$id"* ]]
 }
 
 @test "pod upload-results outside a Job: one line, exit 1" {
