@@ -1,6 +1,7 @@
 /* ignore.c - gcloud's and Docker's ignore-file dialects (see ignore.h). */
 #include "ignore.h"
 #include "ignore_internal.h"
+#include "log.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -111,36 +112,79 @@ static bool tok_one(const struct tok *t, uint32_t c)
 	}
 }
 
-/* Whether tokens t[0..nt) match all of s[0..n). */
-bool ign_tok_match(const struct tok *t, size_t nt, const char *s, size_t n)
-{
-	size_t i = 0, j, k;
+/* Whether tokens t[0..nt) match all of s[0..n) (ign_tok_match below).
+ * Matching with backtracking over stars, memoised: a (token, position)
+ * pair that failed once fails again, so a pattern of many stars costs
+ * tokens x positions, not an exponential walk. */
+struct memo {
+	const struct tok *t;
+	size_t nt;
+	const char *s;
+	size_t n;
+	unsigned char *failed;	/* (nt + 1) x (n + 1), or NULL */
+};
 
-	for (k = 0; k < nt; k++) {
+static bool match_from(struct memo *m, size_t k, size_t i)
+{
+	const struct tok *t = m->t;
+	const char *s = m->s;
+	size_t n = m->n, k0 = k, i0 = i, j;
+	bool r = false;
+
+	if (m->failed && m->failed[k0 * (n + 1) + i0])
+		return false;
+	for (; k < m->nt; k++) {
 		switch (t[k].type) {
 		case T_STAR:
 		case T_STAR_NOSLASH:
 			for (j = i;;) {
-				if (ign_tok_match(t + k + 1, nt - k - 1, s + j, n - j))
-					return true;
+				if (match_from(m, k + 1, j)) {
+					r = true;
+					goto out;
+				}
 				if (j >= n || (t[k].type == T_STAR_NOSLASH && s[j] == '/'))
-					return false;
+					goto out;
 				ign_u8_next(s, n, &j);
 			}
 		case T_DSLASH:
-			if (ign_tok_match(t + k + 1, nt - k - 1, s + i, n - i))
-				return true;
+			if (match_from(m, k + 1, i)) {
+				r = true;
+				goto out;
+			}
 			for (j = i + 1; j <= n; j++)
-				if (s[j - 1] == '/' &&
-				    ign_tok_match(t + k + 1, nt - k - 1, s + j, n - j))
-					return true;
-			return false;
+				if (s[j - 1] == '/' && match_from(m, k + 1, j)) {
+					r = true;
+					goto out;
+				}
+			goto out;
 		default:
 			if (i >= n || !tok_one(&t[k], ign_u8_next(s, n, &i)))
-				return false;
+				goto out;
 		}
 	}
-	return i == n;
+	r = i == n;
+out:
+	if (!r && m->failed)
+		m->failed[k0 * (n + 1) + i0] = 1;
+	return r;
+}
+
+bool ign_tok_match(const struct tok *t, size_t nt, const char *s, size_t n)
+{
+	struct memo m = { t, nt, s, n, NULL };
+	size_t stars = 0, k;
+	bool r;
+
+	for (k = 0; k < nt; k++)
+		stars += t[k].type == T_STAR || t[k].type == T_STAR_NOSLASH ||
+			 t[k].type == T_DSLASH;
+	/* one star cannot backtrack more than n times: no table needed */
+	if (stars > 1 && (nt + 1) <= (64u << 20) / (n + 1) &&
+	    !(m.failed = calloc((nt + 1) * (n + 1), 1)))
+		die("out of memory");
+	r = match_from(&m, 0, 0);
+	free(m.failed);
+	return r;
 }
 
 /* Python's fnmatch class: body[0..n) are the code points between '[' and

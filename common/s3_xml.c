@@ -272,8 +272,8 @@ int s3_list_parse(const char *xml, size_t n, s3_list_fn fn, void *ctx,
 			buf_set(err, "s3: a listed object has no key");
 			goto out;
 		}
-		o.key = key.data;
-		o.size = field(&all, "Size", &size) ? parse_size(size.data) : -1;
+		o.key = buf_str(&key);
+		o.size = field(&all, "Size", &size) ? parse_size(buf_str(&size)) : -1;
 		field(&all, "ETag", &etag);
 		s3_etag_strip(&etag);
 		o.etag = buf_str(&etag);
@@ -285,7 +285,7 @@ int s3_list_parse(const char *xml, size_t n, s3_list_fn fn, void *ctx,
 	/* The flags come after the objects in S3's order, but look in the
 	 * whole root: a <Key> cannot hold a raw '<' */
 	*truncated = field(&root, "IsTruncated", &flag) &&
-		     !strcmp(flag.data, "true");
+		     !strcmp(buf_str(&flag), "true");
 	field(&root, "NextContinuationToken", next);
 	if (*truncated && !next->len) {
 		buf_set(err, "s3: a truncated listing has no continuation token");
@@ -322,7 +322,7 @@ int s3_buckets_parse(const char *xml, size_t n, cJSON **names, struct buf *err)
 
 			if (!field(&b, "Name", &name))
 				continue;
-			if (!(s = cJSON_CreateString(name.data)))
+			if (!(s = cJSON_CreateString(buf_str(&name))))
 				goto oom;
 			cJSON_AddItemToArray(arr, s);
 		}
