@@ -50,8 +50,9 @@ static char *scalar_dup(const cJSON *v)
 		return kc_strdup(cJSON_IsTrue(v) ? "true" : "false");
 	if (!cJSON_IsNumber(v))
 		return NULL;
-	if (v->valuedouble == (double)(long long)v->valuedouble &&
-	    v->valuedouble > -1e15 && v->valuedouble < 1e15)
+	/* the range first: casting a double outside long long's is undefined */
+	if (v->valuedouble > -1e15 && v->valuedouble < 1e15 &&
+	    v->valuedouble == (double)(long long)v->valuedouble)
 		buf_printf(&b, "%lld", (long long)v->valuedouble);
 	else
 		buf_printf(&b, "%.17g", v->valuedouble);

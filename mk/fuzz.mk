@@ -35,7 +35,7 @@ fuzz_srcs = tests/fuzz/$(1).c tests/fuzz/fuzz_util.c $(fuzz_extra_$(1))
 # tests/fuzz/*.c only.
 FUZZ_WFLAGS   = $(filter-out -Werror,$(WFLAGS)) -iquote common
 FUZZ_COMPILE  = -O1 -g -fno-omit-frame-pointer
-FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_SAN      = -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=undefined,float-cast-overflow
 
 # -fsanitize=address,undefined when $(CC) can link with them (probed once,
 # when a replay object is first built).

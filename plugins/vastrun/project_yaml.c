@@ -126,7 +126,9 @@ char *pj_text(const cJSON *v)
 	} else if (cJSON_IsRaw(v)) {
 		buf_adds(&b, v->valuestring);
 	} else if (cJSON_IsNumber(v)) {
-		if (v->valuedouble == (double)(long long)v->valuedouble)
+		/* the range first: casting a double outside long long's is undefined */
+		if (v->valuedouble > -1e15 && v->valuedouble < 1e15 &&
+		    v->valuedouble == (double)(long long)v->valuedouble)
 			buf_printf(&b, "%lld", (long long)v->valuedouble);
 		else
 			buf_printf(&b, "%.17g", v->valuedouble);
