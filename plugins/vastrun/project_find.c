@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "vastrun.h"
 
 /* The *.vast files of dir, sorted, into names (joined by ", "); returns how
@@ -73,5 +74,34 @@ out:
 	free(cwd);
 	buf_release(&dir);
 	buf_release(&names);
+	return rc;
+}
+
+int project_open(struct cli_ctx *ctx, const char *flag, struct kube **k,
+		 struct vast_project *p)
+{
+	struct kube_err ke = KUBE_ERR_INIT;
+	struct buf path = BUF_INIT, err = BUF_INIT;
+	int rc = 1;
+
+	if (project_find(flag, &path, &err) < 0) {
+		error("%s", buf_str(&err));
+		goto out;
+	}
+	if (kube_open(&ctx->g.kube, "kubectl-vastrun", k, &ke) < 0) {
+		kube_err_print(&ke);
+		goto out;
+	}
+	if (project_load(buf_str(&path), kube_target(*k)->context, ctx->g.kube.context != NULL,
+			 p, &err) < 0) {
+		error("%s", buf_str(&err));
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	rc = 0;
+out:
+	kube_err_release(&ke);
+	buf_release(&path);
+	buf_release(&err);
 	return rc;
 }

@@ -283,7 +283,7 @@ int run_run(struct cli_ctx *ctx)
 	struct vast_store st;
 	struct kube *k = NULL;
 	struct kube_err ke = KUBE_ERR_INIT;
-	struct buf path = BUF_INIT, err = BUF_INIT, id = BUF_INIT, name = BUF_INIT;
+	struct buf err = BUF_INIT, id = BUF_INIT, name = BUF_INIT;
 	struct pool pool;
 	struct s3 *s3 = NULL;
 	cJSON **jobs = NULL, *names = cJSON_CreateArray(), *uploads = NULL, *camp = NULL;
@@ -305,20 +305,9 @@ int run_run(struct cli_ctx *ctx)
 		rc = cli_usage_error(ctx, "--runs must be a positive integer");
 		goto out;
 	}
-	if (project_find(opt_project, &path, &err) < 0) {
-		error("%s", buf_str(&err));
+	if ((rc = project_open(ctx, opt_project, &k, &p)) != 0)
 		goto out;
-	}
-	if (kube_open(&ctx->g.kube, "kubectl-vastrun", &k, &ke) < 0) {
-		kube_err_print(&ke);
-		goto out;
-	}
-	if (project_load(buf_str(&path), kube_target(k)->context, ctx->g.kube.context != NULL,
-			 &p, &err) < 0) {
-		error("%s", buf_str(&err));
-		rc = EXIT_USAGE;
-		goto out;
-	}
+	rc = 1;
 	loaded = true;
 	ns = kube_namespace(k);
 	r.p = &p;
@@ -424,7 +413,6 @@ out:
 		project_free(&p);
 	kube_close(k);
 	kube_err_release(&ke);
-	buf_release(&path);
 	buf_release(&err);
 	buf_release(&id);
 	buf_release(&name);

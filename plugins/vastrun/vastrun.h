@@ -155,6 +155,12 @@ void project_free(struct vast_project *p);
 /* The project file: --project-file, else the single *.vast in the working
  * directory or its parents (the seed's lookup). */
 int project_find(const char *flag, struct buf *path, struct buf *err);
+/* What run and prepare-run do first: finds the project file (flag or the
+ * lookup), connects (*k, closed by the caller) and loads the project for
+ * the active context. 0, or the exit code after printing the error (1, or
+ * 2 for a bad project file). */
+int project_open(struct cli_ctx *ctx, const char *flag, struct kube **k,
+		 struct vast_project *p);
 
 /* ---- run_job.c: what a run makes (run.c creates it, prepare.c writes it)
  * Bucket <run-id>: execution.yaml (the run: image, runs, entrypoint,
