@@ -81,7 +81,7 @@ unit: $(UNIT_BINS) $(DRIVER) $(B)/tests/vkio
 DEB_BUILD = gcc make libc6-dev libyaml-dev libcjson-dev libcurl4-openssl-dev \
 	    libarchive-dev libssl-dev zlib1g-dev
 DEB_TEST  = bats bats-assert bats-support python3 openssl curl procps \
-	    iproute2 bubblewrap man-db mandoc nginx-light packer
+	    iproute2 bubblewrap man-db mandoc nginx-light packer valgrind zsh fish
 # deps: the Debian packages (apt-get when root, else the command to run),
 # then the npm packages of the tests (s3rver) from tests/package-lock.json.
 deps:
