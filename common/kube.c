@@ -151,12 +151,16 @@ int kube_do(struct kube *k, const struct kube_req *r, struct http_response *resp
 		hr.cancel = k->cancel;
 		buf_reset(&e);
 		if (http_do(k->http, &hr, resp, &e) < 0) {
+			if (r->attempts)
+				*r->attempts = resp->attempts;
 			if (http_cancelled(k->cancel))
 				kube_err_set_reason(err, "Cancelled", "cancelled");
 			else
 				kube_err_unreachable(err, t->server, buf_str(&e));
 			goto out;
 		}
+		if (r->attempts)
+			*r->attempts = resp->attempts;
 		if (resp->status != 401 || attempt > 0 || !creds_can_change(t))
 			break;
 		logv(6, "got 401 Unauthorized from %s: asking for fresh credentials",
@@ -323,6 +327,7 @@ struct obj_call {
 	const char *content_type;
 	bool with_name;		/* the path names the object */
 	bool force, dry_run, idempotent;
+	int *attempts;		/* out, or NULL: see struct kube_req */
 };
 
 static int obj_request(struct kube *k, const cJSON *obj, const char *ns,
@@ -358,6 +363,7 @@ static int obj_request(struct kube *k, const cJSON *obj, const char *ns,
 	req.idempotent = c->idempotent;
 	req.sensitive = !strcmp(r.resource, "secrets");
 	req.what = buf_str(&what);
+	req.attempts = c->attempts;
 	rc = kube_do_json(k, &req, out, err);
 out:
 	free(body);
@@ -369,17 +375,31 @@ out:
 int kube_create(struct kube *k, const cJSON *obj, const char *ns, bool dry_run,
 		cJSON **out, struct kube_err *err)
 {
+	const char *name = obj_name(obj);
+	int attempts = 0;
+	/* A named object may be sent again: when an attempt created it but
+	 * its answer was lost, the retry's AlreadyExists is that object. A
+	 * generateName object is sent once. */
 	struct obj_call c = { "POST", NULL, "application/json", false, false,
-			      dry_run, false };
+			      dry_run, name && *name, &attempts };
 
-	return obj_request(k, obj, ns, &c, out, err);
+	if (obj_request(k, obj, ns, &c, out, err) == 0)
+		return 0;
+	if (attempts < 2 || err->code != 409 || strcmp(err->reason, "AlreadyExists"))
+		return -1;
+	logv(6, "an earlier attempt created %s \"%s\"", obj_kind(obj), name);
+	kube_err_release(err);
+	if (!out)
+		return 0;
+	return kube_get(k, obj_api_version(obj), obj_kind(obj),
+			ns && *ns ? ns : obj_namespace(obj), name, out, err);
 }
 
 int kube_replace(struct kube *k, const cJSON *obj, const char *ns, bool dry_run,
 		 cJSON **out, struct kube_err *err)
 {
 	struct obj_call c = { "PUT", NULL, "application/json", true, false,
-			      dry_run, true };
+			      dry_run, true, NULL };
 
 	return obj_request(k, obj, ns, &c, out, err);
 }
@@ -388,7 +408,7 @@ int kube_update_status(struct kube *k, const cJSON *obj, cJSON **out,
 		       struct kube_err *err)
 {
 	struct obj_call c = { "PUT", "status", "application/json", true, false,
-			      false, true };
+			      false, true, NULL };
 
 	return obj_request(k, obj, NULL, &c, out, err);
 }
@@ -397,7 +417,7 @@ int kube_apply(struct kube *k, const cJSON *obj, const char *ns, bool force,
 	       bool dry_run, cJSON **out, struct kube_err *err)
 {
 	struct obj_call c = { "PATCH", NULL, "application/apply-patch+yaml", true,
-			      force, dry_run, true };
+			      force, dry_run, true, NULL };
 
 	return obj_request(k, obj, ns, &c, out, err);
 }
@@ -488,7 +508,7 @@ int kube_delete(struct kube *k, const char *api_version, const char *kind,
 	struct kube_resource r;
 	cJSON *opts = NULL, *reply = NULL;
 	char *body = NULL;
-	int rc = -1;
+	int rc = -1, attempts = 0;
 
 	if (out)
 		*out = NULL;
@@ -519,7 +539,13 @@ int kube_delete(struct kube *k, const char *api_version, const char *kind,
 	req.idempotent = true;
 	req.sensitive = !strcmp(r.resource, "secrets");
 	req.what = buf_str(&what);
+	req.attempts = &attempts;
 	rc = kube_do_json(k, &req, &reply, err);
+	if (rc < 0 && err->code == 404 && attempts > 1) {
+		/* an earlier attempt deleted it; its answer was lost */
+		kube_err_release(err);
+		rc = 0;
+	}
 	if (rc == 0 && out) {
 		*out = reply;
 		reply = NULL;

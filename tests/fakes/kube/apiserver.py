@@ -125,9 +125,13 @@ class Handler(BaseHTTPRequestHandler):
         self._headers_buffer.append(b"\r\n")
         data = b"".join(self._headers_buffer)
         self._headers_buffer = []
+        cut = self.fault is not None and self.fault["action"] == "drop-body"
         if self.command != "HEAD":
-            data += body
+            data += body[:len(body) // 2] if cut else body
         self.wfile.write(data)
+        if cut:
+            self.wfile.flush()
+            self.abort()
 
     def reply_text(self, code, text, ctype="text/plain; charset=utf-8"):
         body = text.encode()
@@ -258,6 +262,7 @@ class Handler(BaseHTTPRequestHandler):
             authz = self.headers.get("Authorization") or ""
             entry = srv.faults.record(self.command, url.path, url.query,
                                       authz, "")
+            self.entry = entry
             real_user = srv.auth.authenticate(authz)
             self.user = real_user
             entry["user"] = real_user.name
@@ -270,6 +275,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.query.get("watch") in ("1", "true", "True") or
                 "/watch/" in url.path)
             fault = srv.faults.match(self.command, url.path, url.query, is_watch)
+            if fault is not None:
+                entry["fault"] = fault["action"]
             if fault is not None and self._fault(fault):
                 return
             self.user = auth.impersonate(real_user, self.headers,
@@ -358,6 +365,8 @@ class Handler(BaseHTTPRequestHandler):
             if m == "DELETE":
                 srv.faults.clear_requests()
                 return self.reply(200, {"requests": []})
+        elif path == "/_wlkit/cut-watches" and m == "POST":
+            return self.reply(200, {"cut": srv.faults.cut_watches()})
         elif path == "/_wlkit/compact" and m == "POST":
             srv.store.compact()
             return self.reply(200, {"compacted": srv.store.rv})

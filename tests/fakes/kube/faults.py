@@ -7,22 +7,32 @@ given) match are answered by the action instead of normally:
   "429", "500", "503"  a Status with that code (Retry-After: S when given)
   "410"                a 410 Expired Status
   "drop"               the connection is closed without an answer
+  "drop-body"          the request is served (a write takes effect), then
+                       the status line, headers and half of the body are
+                       sent and the connection is closed
   "cut-watch"          a watch is cut (connection closed mid-stream) after
                        K events; only watch requests match
   "error-410"          a watch gets an ERROR event 410 Expired, then ends
   "warn"               the request is served, with `Warning: 299 - "text"`
   "delay"              the request is served after F seconds
+  "page"               a list is served in pages of at most "items" (default
+                       1) objects whatever its limit (a server may send
+                       fewer than asked), so that paging needs few objects
 count 0 means every matching request until the fault is deleted.
+POST /_wlkit/cut-watches cuts every watch open at that moment (within a
+second), so that faults injected meanwhile meet the clients' new watches;
+each watch cut so is logged with "fault": "cut-watch".
 The request log records method, path, query, arrival time, a short hash of
-the Authorization header (never the header), the user and the code.
+the Authorization header (never the header), the user, the code and, for
+a request a fault matched, "fault": its action.
 """
 import hashlib
 import re
 import threading
 import time
 
-ACTIONS = ("429", "500", "503", "410", "drop", "cut-watch", "error-410",
-           "warn", "delay")
+ACTIONS = ("429", "500", "503", "410", "drop", "drop-body", "cut-watch",
+           "error-410", "warn", "delay", "page")
 WATCH_ONLY = ("cut-watch", "error-410")
 
 
@@ -33,6 +43,12 @@ class Faults:
         self.log = []
         self.max_log = max_log
         self.seq = 0
+        self.cut_gen = 0
+
+    def cut_watches(self):
+        with self.lock:
+            self.cut_gen += 1
+            return self.cut_gen
 
     def add(self, spec):
         specs = spec if isinstance(spec, list) else [spec]

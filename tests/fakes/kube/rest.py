@@ -213,6 +213,9 @@ def _list(ctx, res, version, ns):
         limit = int(q.get("limit") or 0)
     except ValueError:
         raise bad_request("invalid limit")
+    if ctx.fault and ctx.fault["action"] == "page":
+        n = int(ctx.fault.get("items", 1))
+        limit = min(limit, n) if limit > 0 else n
     items, rv, cont, remaining = ctx.server.store.list_page(
         res, ns, lambda o: lm(o) and fm(o), max(limit, 0), q.get("continue"))
     md = {"resourceVersion": str(rv)}

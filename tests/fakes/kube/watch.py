@@ -55,6 +55,8 @@ def serve(ctx, res, version, ns, name):
     if fault and fault["action"] == "cut-watch":
         cut_after = int(fault.get("afterEvents", 0))
     interval = ctx.server.settings.bookmark_seconds
+    faults = ctx.server.faults
+    gen = faults.cut_gen
 
     def render(o):
         o = dict(o)
@@ -145,6 +147,13 @@ def serve(ctx, res, version, ns, name):
                 send(bookmark(last), False)
                 next_bm = time.time() + interval
             if not evs and ctx.peer_gone():
+                return
+            if faults.cut_gen != gen:
+                # logged anew: the log may have been cleared since it began
+                e = faults.record("GET", ctx.entry["path"], ctx.entry["query"],
+                                  "", ctx.entry["user"])
+                e.update(fault="cut-watch", code=200)
+                ctx.abort()
                 return
     except _Stop:
         return
