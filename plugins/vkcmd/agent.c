@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "http.h"
 #include "log.h"
 #include "obj.h"
 #include "vkcmd.h"
@@ -70,6 +71,7 @@ struct watchq {
 	int wake[2];
 	struct kube *k;		/* the thread's own connection */
 	char *selector;
+	struct http_cancel cancel;	/* fired at shutdown: the watch ends */
 };
 
 static int on_pod(void *ctx, const char *type, const cJSON *obj)
@@ -96,11 +98,13 @@ static void *watch_main(void *arg)
 {
 	struct watchq *q = arg;
 
-	for (;;) {
+	while (!http_cancelled(&q->cancel)) {
 		struct kube_err err = KUBE_ERR_INIT;
+		struct pollfd p = { q->cancel.fd[0], POLLIN, 0 };
 		struct kube_watch_opts o = { NULL, q->selector, NULL, true, 0 };
 
-		if (kube_watch(q->k, "v1", "Pod", NULL, &o, on_pod, q, &err) < 0) {
+		if (kube_watch(q->k, "v1", "Pod", NULL, &o, on_pod, q, &err) < 0 &&
+		    !http_cancelled(&q->cancel)) {
 			struct buf m = BUF_INIT;
 
 			kube_err_format(&err, &m);
@@ -108,7 +112,8 @@ static void *watch_main(void *arg)
 			buf_release(&m);
 		}
 		kube_err_release(&err);
-		sleep(1);
+		if (!http_cancelled(&q->cancel))
+			poll(&p, 1, 1000);
 	}
 	return NULL;
 }
@@ -340,7 +345,9 @@ int agent_run(struct agent *a, const struct kube_flags *flags)
 {
 	struct kube_err err = KUBE_ERR_INIT;
 	struct buf berr = BUF_INIT;
-	struct watchq q = { PTHREAD_MUTEX_INITIALIZER, NULL, NULL, { -1, -1 }, NULL, NULL };
+	struct watchq q = { PTHREAD_MUTEX_INITIALIZER, NULL, NULL, { -1, -1 }, NULL, NULL,
+			    { { -1, -1 }, 0 } };
+	struct event *e, *next;
 	char *addr = NULL, self[PATH_MAX];
 	const char *env;
 	sigset_t mask;
@@ -375,11 +382,14 @@ int agent_run(struct agent *a, const struct kube_flags *flags)
 	signal(SIGPIPE, SIG_IGN);
 	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
 		die("signalfd: %s", strerror(errno));
+	if (http_cancel_init(&q.cancel) < 0)
+		die("pipe: %s", strerror(errno));
 	if (kube_open(flags, "kubectl-vkcmd", &a->k, &err) < 0 ||
 	    kube_open(flags, "kubectl-vkcmd", &q.k, &err) < 0) {
 		print_err(&err);
 		goto out;
 	}
+	kube_set_cancel(q.k, &q.cancel);
 	node_probe_host(a);
 	a->bwrap = a->rt == RT_HOST && !a->o.pipe ? bwrap_available() : false;
 	if (a->rt == RT_HOST && !a->o.pipe && !a->bwrap)
@@ -415,26 +425,32 @@ int agent_run(struct agent *a, const struct kube_flags *flags)
 	q.selector = buf_detach(&berr, NULL);
 	if (pthread_create(&th, NULL, watch_main, &q) != 0)
 		die("cannot start the watch thread");
-	pthread_detach(th);
 	rc = loop(a, &q, sfd);
-	/* the watch thread may be inside a request: the process ends with it
-	 * (its connection and queue are left to the exit) */
-	kubelet_server_stop(a->ks);
-	a->ks = NULL;
+	/* the watch's request ends at once when the switch fires */
+	http_cancel_fire(&q.cancel);
+	pthread_join(th, NULL);
+	for (e = queue_take(&q); e; e = next) {
+		next = e->next;
+		cJSON_Delete(e->obj);
+		free(e);
+	}
 	pods_free(a);
-	kube_close(a->k);
-	a->k = NULL;
-	fflush(stdout);
-	fflush(stderr);
-	_exit(rc);
 out:
 	if (a->ks)
 		kubelet_server_stop(a->ks);
+	a->ks = NULL;
 	if (sfd >= 0)
 		close(sfd);
 	kube_close(q.k);
 	kube_close(a->k);
 	a->k = NULL;
+	if (q.wake[0] >= 0) {
+		close(q.wake[0]);
+		close(q.wake[1]);
+	}
+	if (q.cancel.fd[0] >= 0)
+		http_cancel_release(&q.cancel);
+	free(q.selector);
 	free(addr);
 	buf_release(&berr);
 	kube_err_release(&err);
