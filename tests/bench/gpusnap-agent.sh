@@ -9,9 +9,13 @@
 # writing the snapshot). Beside it, as the peer: one `kubectl get
 # configmap` of that snapshot, the least a kubectl script would have to do
 # after `kubectl wait` returns. Also the whole run's wall time.
-# Not part of make check.  Usage: tests/bench/gpusnap-agent.sh [N]
+# Ends with its result lines (the format of tests/bench/lib.sh, printed by
+# the Python below). Not part of make check.
+# Usage: tests/bench/gpusnap-agent.sh [--quick] [N]   (--quick: N=3)
 set -eu
-n=${1:-10}
+n=10
+if [ "${1:-}" = --quick ]; then n=3; shift; fi
+n=${1:-$n}
 case $n in *[!0-9]*|'') echo "usage: $0 [N]" >&2; exit 2 ;; esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
 d=$(mktemp -d)
@@ -95,4 +99,11 @@ print("kubectl get configmap  median %7.1f ms  (peer: the read alone)"
       % statistics.median(peer))
 print("ratio                  %7.2f x the peer" % (med / statistics.median(peer)))
 print("whole run (wall)       median %7.1f ms" % statistics.median(walls))
+# the result line (tests/bench/lib.sh): peer / wlkit, target on wlkit alone
+pm = statistics.median(peer)
+print("BENCH\t%s\t%.1f ms\t%s\t%s\t%s\t%s" % (
+    "gpusnap agent: Job done to stdout, median of %d" % n,
+    med, "kubectl get configmap %.1f ms" % pm,
+    "%.2fx" % (pm / med) if med > 0 else "-", "< 200 ms",
+    "yes" if med < 200 else "no"))
 EOF

@@ -7,17 +7,20 @@
 # alone) and `sysctl -a` (procps, which reads the same /proc/sys tree the OS
 # collector walks) when installed. With --k8s, the k8s collector runs too,
 # against the local control plane started for the run.
-# Not part of make check.  Usage: tests/bench/gpusnap.sh [N] [--k8s]
+# Ends with its result lines (tests/bench/lib.sh). Not part of make check.
+# Usage: tests/bench/gpusnap.sh [--quick] [N] [--k8s]   (--quick: N=10)
 set -eu
 n=50 k8s=
 for a in "$@"; do
 	case $a in
 	--k8s) k8s=1 ;;
-	*[!0-9]*|'') echo "usage: $0 [N] [--k8s]" >&2; exit 2 ;;
+	--quick) n=10 ;;
+	*[!0-9]*|'') echo "usage: $0 [--quick] [N] [--k8s]" >&2; exit 2 ;;
 	*) n=$a ;;
 	esac
 done
 root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/tests/bench/lib.sh"
 d=$(mktemp -d)
 trap '[ -z "$k8s" ] || "$root/tests/fakes/kube/cluster" down "$d/c" >/dev/null 2>&1; rm -rf "$d"' EXIT
 snap=$root/bin/kubectl-gpusnap
@@ -54,10 +57,25 @@ echo "a snapshot of $(wc -c <"$d/s.yaml") bytes, $(wc -l <"$d/s.yaml") lines;" \
 	"collectors run: $(sed -n '/^  collectors:/,/^  skipped/p' "$d/s.yaml" | grep -c '^  - ')"
 echo "local snapshot, --collectors $collectors, $n runs each"
 many "/bin/true (fork+exec)" /bin/true
+p_ms= p_rss=
 if command -v sysctl >/dev/null; then
 	many "sysctl -a (procps)" sysctl -a
+	p_ms=$ms p_rss=$rss
 fi
 many "kubectl-gpusnap" "$snap" --collectors "$collectors" -o "$d/s.yaml"
 awk -v ms="$ms" -v rss="$rss" 'BEGIN {
 	printf "target < 50 ms: %s   target < 10 MB: %s\n",
 		ms < 50 ? "met" : "MISSED", rss < 10240 ? "met" : "MISSED" }'
+
+mb=$(bench_calc 'r / 1024' r="$rss")
+if [ -n "$p_ms" ]; then
+	peer_ms=$(bench_fmt 'sysctl -a %.2f ms' "$p_ms") ratio_ms=$(bench_ratio "$p_ms" "$ms")
+	peer_mb=$(bench_fmt 'sysctl -a %.1f MB' "$(bench_calc 'r / 1024' r="$p_rss")")
+	ratio_mb=$(bench_ratio "$p_rss" "$rss")
+else
+	peer_ms=- ratio_ms=- peer_mb=- ratio_mb=-
+fi
+bench_row "gpusnap local snapshot: time" "$(bench_fmt '%.2f ms' "$ms")" \
+	"$peer_ms" "$ratio_ms" "< 50 ms" "$(bench_met 'ms < 50' ms="$ms")"
+bench_row "gpusnap local snapshot: peak RSS" "$(bench_fmt '%.1f MB' "$mb")" \
+	"$peer_mb" "$ratio_mb" "< 10 MB" "$(bench_met 'mb < 10' mb="$mb")"

@@ -8,11 +8,16 @@
 # have no LocalQueue, so Kueue keeps the Jobs suspended and no pod runs
 # while it is measured; the store is recorded by hand, as setup --store
 # external would (vastrun.h).
-# Not part of make check.  Usage: tests/bench/vastrun-run.sh [N]
+# Ends with its result line (tests/bench/lib.sh). Not part of make check.
+# Usage: tests/bench/vastrun-run.sh [--quick] [N]   (--quick: N=50)
 set -eu
-n=${1:-500}
+n=500
+if [ "${1:-}" = --quick ]; then n=50; shift; fi
+n=${1:-$n}
+case $n in *[!0-9]*|'') echo "usage: $0 [--quick] [N]" >&2; exit 2 ;; esac
 runs=$(( (n + 4) / 5 ))
 root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/tests/bench/lib.sh"
 d=$(mktemp -d)
 trap '"$root/tests/fakes/s3/s3" down "$d/s3" >/dev/null 2>&1
 "$root/tests/fakes/kube/cluster" down "$d/c" >/dev/null 2>&1; rm -rf "$d"' EXIT
@@ -59,3 +64,6 @@ k=$(echo "$t1 - $t0" | bc -l)
 printf '%-44s %8.2f s\n' "kubectl apply -f all-jobs.yaml (prepare-run)" "$k"
 [ "$(kubectl get jobs -n kc -o name | wc -l)" -eq $((runs * 5)) ]
 printf 'ratio apply/vastrun: %.1fx (target: at least 3x)\n' "$(echo "$k / $v" | bc -l)"
+bench_row "vastrun run, $((runs * 5)) Jobs" "$(bench_fmt '%.2f s' "$v")" \
+	"$(bench_fmt 'kubectl apply -f %.2f s' "$k")" "$(bench_ratio "$k" "$v")" \
+	">= 3x" "$(bench_met 'k / v >= 3' k="$k" v="$v")"

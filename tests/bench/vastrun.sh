@@ -4,19 +4,22 @@
 # both from one s3rver on loopback. Prints both wall times, their ratio
 # (target: vastrun within 1.2x of curl) and vastrun's peak RSS for the
 # whole run and for a run a tenth of its size (target: under 30 MB and
-# flat in the data size).
+# flat in the data size); then its result lines (tests/bench/lib.sh).
 #
-# usage: tests/bench/vastrun.sh [MB [OBJECTS]]
+# usage: tests/bench/vastrun.sh [--quick] [MB [OBJECTS]]
 #   default: 1000 MB in 2,000 objects (needs about 3.3 GB free in
 #            ${TMPDIR:-/tmp}: the store and two copies)
-#   e.g. tests/bench/vastrun.sh 100 200 for a quick run
+#   --quick: 100 MB in 200 objects
 # Run from the repository root after `make` and `npm ci --prefix tests`.
 set -eu
 
-mb=${1:-1000} n=${2:-2000}
+mb=1000 n=2000
+if [ "${1:-}" = --quick ]; then mb=100 n=200; shift; fi
+mb=${1:-$mb} n=${2:-$n}
 case $mb$n in *[!0-9]*) echo "usage: $0 [MB [OBJECTS]]" >&2; exit 2 ;; esac
 [ "$n" -ge 10 ] || { echo "error: at least 10 objects" >&2; exit 2; }
 root=$(pwd)
+. "$root/tests/bench/lib.sh"
 vastrun=${VASTRUN:-$root/bin/kubectl-vastrun}
 [ -x "$vastrun" ] || { echo "error: build '$vastrun' first (make)" >&2; exit 1; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/wlkit-bench-vastrun.XXXXXX")
@@ -94,3 +97,14 @@ printf '  kubectl vastrun download  %8.2f s  peak RSS %6.1f MB (a tenth of the r
 	"$v_s" "$(echo "$v_kb / 1024" | bc -l)" "$(echo "$s_kb / 1024" | bc -l)"
 printf '  curl -Z, 4 at a time      %8.2f s\n' "$c_s"
 printf '  ratio vastrun/curl        %8.2f (target <= 1.2)\n' "$(echo "$v_s / $c_s" | bc -l)"
+
+bench_row "vastrun download $mb MB, $n obj: time" "$(bench_fmt '%.2f s' "$v_s")" \
+	"$(bench_fmt 'curl -Z %.2f s' "$c_s")" "$(bench_ratio "$c_s" "$v_s")" \
+	"<= 1.2x curl's time" "$(bench_met 'v <= 1.2 * c' v="$v_s" c="$c_s")"
+v_mb=$(bench_calc 'k / 1024' k="$v_kb")
+bench_row "vastrun download $mb MB, $n obj: peak RSS" "$(bench_fmt '%.1f MB' "$v_mb")" - - \
+	"< 30 MB" "$(bench_met 'm < 30' m="$v_mb")"
+# flat: the whole run's peak at most 1.5 times the tenth's
+bench_row "vastrun download: peak RSS, run / its 1/10" \
+	"$(bench_fmt '%.2fx' "$(bench_calc 'v / s' v="$v_kb" s="$s_kb")")" - - \
+	"<= 1.5x (flat)" "$(bench_met 'v <= 1.5 * s' v="$v_kb" s="$s_kb")"

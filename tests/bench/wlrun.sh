@@ -7,11 +7,15 @@
 # M workloads (default 200) from one file on the local control plane: one
 # `kubectl wlrun apply -f FILE` vs `kubectl apply --server-side -f FILE`
 # (each into a fresh namespace), and the ratio.
-# Not part of make check.  Usage: tests/bench/wlrun.sh [N] [M]
+# Ends with its result lines (tests/bench/lib.sh). Not part of make check.
+# Usage: tests/bench/wlrun.sh [--quick] [N] [M]   (--quick: N=10, M=50)
 set -eu
-n=${1:-50}
-m=${2:-200}
+n=50 m=200
+if [ "${1:-}" = --quick ]; then n=10 m=50; shift; fi
+n=${1:-$n}
+m=${2:-$m}
 root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/tests/bench/lib.sh"
 d=$(mktemp -d)
 trap '"$root/tests/fakes/kube/cluster" down "$d/c" >/dev/null 2>&1; rm -rf "$d"' EXIT
 "$root/tests/fakes/kube/cluster" up "$d/c" --nodes 1 >/dev/null
@@ -69,3 +73,13 @@ printf '%-28s %8.3f s\n%-28s %8.3f s\n' "kubectl-wlrun apply" "$w" "kubectl appl
 printf 'time ratio kubectl/wlrun: %.1fx\n' "$(echo "$k / $w" | bc -l)"
 [ "$("$kubectl" get jobs -n wl -o name | wc -l)" = "$m" ]
 [ "$("$kubectl" get jobs -n kc -o name | wc -l)" = "$m" ]
+
+bench_row "wlrun dry-run -o yaml: time/run" "$(bench_fmt '%.2f ms' "$w_ms")" \
+	"$(bench_fmt 'kubectl create job %.2f ms' "$k_ms")" "$(bench_ratio "$k_ms" "$w_ms")" \
+	">= 20x" "$(bench_met 'k / w >= 20' k="$k_ms" w="$w_ms")"
+bench_row "wlrun dry-run -o yaml: peak RSS" "$(bench_fmt '%.1f MB' "$(bench_calc 'r / 1024' r="$w_rss")")" \
+	"$(bench_fmt 'kubectl create job %.1f MB' "$(bench_calc 'r / 1024' r="$k_rss")")" \
+	"$(bench_ratio "$k_rss" "$w_rss")" - -
+bench_row "wlrun apply, $m workloads" "$(bench_fmt '%.2f s' "$w")" \
+	"$(bench_fmt 'kubectl apply (SSA) %.2f s' "$k")" "$(bench_ratio "$k" "$w")" \
+	">= 3x" "$(bench_met 'k / w >= 3' k="$k" w="$w")"
