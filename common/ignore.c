@@ -73,7 +73,10 @@ struct tok *ign_glob_add(struct glob *g, enum tok_type type, uint32_t cp)
 {
 	struct tok *t;
 
-	if (!(g->t = realloc(g->t, (g->nt + 1) * sizeof(*g->t))))
+	/* The array holds the next power of two from nt: it doubles when nt
+	 * is one (one realloc per token made compiling quadratic). */
+	if (!(g->nt & (g->nt - 1)) &&
+	    !(g->t = realloc(g->t, (g->nt ? 2 * g->nt : 1) * sizeof(*g->t))))
 		abort();
 	t = &g->t[g->nt++];
 	memset(t, 0, sizeof(*t));
@@ -115,7 +118,11 @@ static bool tok_one(const struct tok *t, uint32_t c)
 /* Whether tokens t[0..nt) match all of s[0..n) (ign_tok_match below).
  * Matching with backtracking over stars, memoised: a (token, position)
  * pair that failed once fails again, so a pattern of many stars costs
- * tokens x positions, not an exponential walk. */
+ * tokens x positions, not an exponential walk. A star that fails from i
+ * fails from every later position it tried too (those are marked), and a
+ * star's walk stops at a position already marked: it walks each position
+ * once, not once per start (tokens x positions squared). Marking before
+ * the walk ends is safe: a success ends the whole match. */
 struct memo {
 	const struct tok *t;
 	size_t nt;
@@ -142,20 +149,31 @@ static bool match_from(struct memo *m, size_t k, size_t i)
 					r = true;
 					goto out;
 				}
+				if (m->failed)
+					m->failed[k * (n + 1) + j] = 1;
 				if (j >= n || (t[k].type == T_STAR_NOSLASH && s[j] == '/'))
 					goto out;
 				ign_u8_next(s, n, &j);
+				if (m->failed && m->failed[k * (n + 1) + j])
+					goto out;
 			}
 		case T_DSLASH:
 			if (match_from(m, k + 1, i)) {
 				r = true;
 				goto out;
 			}
-			for (j = i + 1; j <= n; j++)
-				if (s[j - 1] == '/' && match_from(m, k + 1, j)) {
+			for (j = i + 1; j <= n; j++) {
+				if (s[j - 1] != '/')
+					continue;
+				if (m->failed && m->failed[k * (n + 1) + j])
+					goto out;
+				if (match_from(m, k + 1, j)) {
 					r = true;
 					goto out;
 				}
+				if (m->failed)
+					m->failed[k * (n + 1) + j] = 1;
+			}
 			goto out;
 		default:
 			if (i >= n || !tok_one(&t[k], ign_u8_next(s, n, &i)))

@@ -65,6 +65,11 @@ static void go_trim(struct buf *b)
 	buf_setlen(b, e - s);
 }
 
+static bool docker_star(enum tok_type type)
+{
+	return type == T_STAR || type == T_STAR_NOSLASH || type == T_DSLASH;
+}
+
 /* Compiles a cleaned Docker pattern as patternmatcher turns it into a
  * regular expression; -1 on a syntax error. */
 static int docker_glob(struct glob *g, const char *p)
@@ -79,9 +84,18 @@ static int docker_glob(struct glob *g, const char *p)
 			i++;
 			if (i < n && p[i] == '/')
 				i++;
-			ign_glob_add(g, i >= n ? T_STAR : T_DSLASH, 0);
+			if (i >= n) {
+				/* .* swallows the stars before it */
+				while (g->nt && docker_star(g->t[g->nt - 1].type))
+					g->nt--;
+				ign_glob_add(g, T_STAR, 0);
+			} else if (!g->nt || g->t[g->nt - 1].type != T_DSLASH) {
+				ign_glob_add(g, T_DSLASH, 0);
+			}
 		} else if (c == '*') {
-			ign_glob_add(g, T_STAR_NOSLASH, 0);
+			/* [^/]*[^/]* is [^/]*: a run of stars costs one token */
+			if (!g->nt || g->t[g->nt - 1].type != T_STAR_NOSLASH)
+				ign_glob_add(g, T_STAR_NOSLASH, 0);
 		} else if (c == '?') {
 			ign_glob_add(g, T_ANY_NOSLASH, 0);
 		} else if (c == '\\') {
