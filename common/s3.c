@@ -265,10 +265,25 @@ out:
 int s3_bucket_delete(struct s3 *s, const char *bucket, struct buf *err)
 {
 	struct http_response resp = HTTP_RESPONSE_INIT;
+	struct buf code = BUF_INIT;
 	struct s3_req r = { .method = "DELETE", .bucket = bucket, .idempotent = true };
-	int rc = s3_request(s, &r, &resp, err);
+	int rc = -1;
 
+	if (s3_send(s, &r, &resp, err) < 0)
+		goto out;
+	/* already gone is done: a retry after a lost reply gets NoSuchBucket,
+	 * and so does libcurl's own resend on a reused connection, which
+	 * http.c never sees (attempts stays 1) */
+	if ((resp.status >= 200 && resp.status <= 299) ||
+	    (resp.status == 404 &&
+	     !s3_xml_field(resp.body.data, resp.body.len, "Code", &code) &&
+	     !strcmp(code.data, "NoSuchBucket")))
+		rc = 0;
+	else
+		s3_fail(&r, &resp, err);
+out:
 	http_response_release(&resp);
+	buf_release(&code);
 	return rc;
 }
 
@@ -380,6 +395,45 @@ static void abort_upload(struct s3 *s, const char *bucket, const char *key,
 	buf_release(&ignored);
 }
 
+/* After a multipart upload: a CreateMultipartUpload sent again after a
+ * lost reply (by http.c, or by libcurl itself on a reused connection, which
+ * nobody sees) may have made an upload whose id never came back: aborts
+ * every upload of bucket/key but keep_id (ours, completed or aborted by
+ * then). Best effort: what fails here is left to the bucket's lifecycle. */
+static void abort_orphans(struct s3 *s, const char *bucket, const char *key,
+			  const char *keep_id)
+{
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	struct buf ignored = BUF_INIT, query = BUF_INIT, k = BUF_INIT,
+		   id = BUF_INIT;
+	const char *p, *end;
+
+	buf_adds(&query, "prefix=");	/* in order: some signers do not sort */
+	http_escape(&query, key);
+	buf_adds(&query, "&uploads=");
+	struct s3_req r = { .method = "GET", .bucket = bucket, .query = query.data };
+	if (s3_request(s, &r, &resp, &ignored) < 0)
+		goto out;
+	for (p = buf_str(&resp.body); (p = strstr(p, "<Upload>")) &&
+	     (end = strstr(p, "</Upload>")); p = end + 9) {
+		if (s3_xml_field(p, (size_t)(end - p), "Key", &k) ||
+		    strcmp(k.data, key) ||
+		    s3_xml_field(p, (size_t)(end - p), "UploadId", &id) ||
+		    !strcmp(id.data, keep_id))
+			continue;
+		buf_reset(&query);
+		buf_adds(&query, "uploadId=");
+		http_escape(&query, id.data);
+		abort_upload(s, bucket, key, query.data);
+	}
+out:
+	http_response_release(&resp);
+	buf_release(&ignored);
+	buf_release(&query);
+	buf_release(&k);
+	buf_release(&id);
+}
+
 /* After a CompleteMultipartUpload whose reply was lost and whose retry got
  * NoSuchUpload: did the first one make the object? */
 static bool object_has_size(struct s3 *s, const char *bucket, const char *key,
@@ -417,9 +471,12 @@ static int put_multipart(struct s3 *s, const char *bucket, const char *key,
 		psize = ((size + MAX_PARTS - 1) / MAX_PARTS + MIB - 1) / MIB * MIB;
 	nparts = (size_t)((size + psize - 1) / psize);
 	{
+		/* retried (a 503 SlowDown must not lose the file); an attempt
+		 * whose reply was lost may leave an upload: see abort_orphans */
 		struct s3_req r = { .method = "POST", .bucket = bucket,
 				    .key = key, .query = "uploads=",
-				    .content_type = "application/octet-stream" };
+				    .content_type = "application/octet-stream",
+				    .idempotent = true };
 
 		if (s3_request(s, &r, &resp, err) < 0)
 			goto out;
@@ -460,7 +517,8 @@ static int put_multipart(struct s3 *s, const char *bucket, const char *key,
 	s3_complete_body(&body, etags, nparts);
 	{
 		/* Completing twice is harmless: the same parts make the same
-		 * object (a retry after a lost reply gets NoSuchUpload) */
+		 * object (a retry after a lost reply gets NoSuchUpload; libcurl
+		 * may have sent it again itself, so attempts can be 1) */
 		struct s3_req r = { .method = "POST", .bucket = bucket,
 				    .key = key, .query = upload.data,
 				    .body = body.data, .len = body.len,
@@ -469,7 +527,7 @@ static int put_multipart(struct s3 *s, const char *bucket, const char *key,
 
 		if (s3_send(s, &r, &resp, err) < 0)
 			goto out;
-		if (resp.status == 404 && resp.attempts > 1 &&
+		if (resp.status == 404 &&
 		    !s3_xml_field(resp.body.data, resp.body.len, "Code", &code) &&
 		    !strcmp(code.data, "NoSuchUpload") &&
 		    object_has_size(s, bucket, key, size)) {
@@ -489,6 +547,7 @@ static int put_multipart(struct s3 *s, const char *bucket, const char *key,
 out:
 	if (created)
 		abort_upload(s, bucket, key, upload.data);
+	abort_orphans(s, bucket, key, buf_str(&id));
 	for (i = 0; etags && i < nparts; i++)
 		free(etags[i]);
 	free(etags);

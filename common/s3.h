@@ -15,7 +15,10 @@
  * file in memory) and retried on its own (a PUT: idempotent), then
  * CompleteMultipartUpload (a POST marked idempotent: completing twice
  * gives the same object, or NoSuchUpload which we then check with HEAD).
- * Any failure after the create sends AbortMultipartUpload.
+ * Any failure after the create sends AbortMultipartUpload. The create is
+ * retried too (S3 answers 503 SlowDown to any request), so at the end the
+ * uploads of that key other than ours (made by an attempt whose reply was
+ * lost) are listed and aborted.
  *
  * Downloads (s3_get_file): the body streams to PATH.part; an existing
  * PATH.part is resumed with "Range: bytes=N-" (when its size is below the
@@ -66,7 +69,8 @@ void s3_close(struct s3 *s);
 
 /* Creates the bucket; one that exists and is ours is success. */
 int s3_bucket_create(struct s3 *s, const char *bucket, struct buf *err);
-/* Deletes the bucket, which must be empty. */
+/* Deletes the bucket, which must be empty; one already gone (NoSuchBucket:
+ * what a retry after a lost reply gets) is success, as for objects. */
 int s3_bucket_delete(struct s3 *s, const char *bucket, struct buf *err);
 /* 1 when it exists, 0 when not, -1 on failure. */
 int s3_bucket_exists(struct s3 *s, const char *bucket, struct buf *err);

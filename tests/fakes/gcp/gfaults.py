@@ -1,20 +1,24 @@
 """gfaults.py - fault injection and the request log (/_wlkit/ endpoints).
 
 A fault is {"api": "storage", "method": "PUT", "path": "regex",
-"query": "regex", "count": N, "action": ..., "retryAfter": S,
-"seconds": F}; the next N requests of that API (any API when "api" is
-absent) whose method and path (and query, when given) match get:
+"query": "regex", "header": "regex", "count": N, "action": ...,
+"retryAfter": S, "seconds": F}; the next N requests of that API (any API
+when "api" is absent) whose method and path (and query, and one of the
+request's "Name: value" header lines, when given) match get:
   "429", "500", "503"  Google's error body with that code (Retry-After: S
                        when given)
   "drop"               the connection is closed without an answer
   "drop-body"          the status line, headers and half of the body are
                        sent, then the connection is closed
+  "drop-reply"         the request is served (its effect stays), then the
+                       connection is closed without an answer: a lost reply
   "delay"              the request is served after F seconds
 count 0 means every matching request until the faults are deleted.
 The request log records API, method, path, the query with credential
 parameters removed, arrival time, a short hash of the Authorization header
-(never the header), whether the credentials were accepted and the code;
-never a body (the token endpoint's bodies hold secrets).
+(never the header), whether the credentials were accepted, the code and,
+for a request a fault answered, "fault" (its action); never a body (the
+token endpoint's bodies hold secrets).
 """
 import hashlib
 import re
@@ -22,7 +26,8 @@ import threading
 import time
 import urllib.parse
 
-ACTIONS = ("429", "500", "503", "drop", "drop-body", "delay")
+ACTIONS = ("429", "500", "503", "drop", "drop-body", "drop-reply",
+           "delay")
 SECRET_PARAMS = ("access_token", "key", "client_secret", "refresh_token",
                  "assertion", "upload_id")
 
@@ -55,6 +60,7 @@ class Faults:
             f["count"] = int(s.get("count", 1))
             re.compile(f["path"])
             re.compile(f.get("query") or "")
+            re.compile(f.get("header") or "")
             out.append(f)
         with self.lock:
             self.faults += out
@@ -68,7 +74,7 @@ class Faults:
         with self.lock:
             self.faults = []
 
-    def match(self, api, method, path, query):
+    def match(self, api, method, path, query, headers=""):
         """The fault to apply to this request (consumed), or None."""
         with self.lock:
             for f in self.faults:
@@ -79,6 +85,9 @@ class Faults:
                 if not re.search(f["path"], path):
                     continue
                 if f.get("query") and not re.search(f["query"], query):
+                    continue
+                if f.get("header") and not re.search(f["header"], headers,
+                                                     re.M):
                     continue
                 if f["count"] > 0:
                     f["count"] -= 1

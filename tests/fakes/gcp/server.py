@@ -185,7 +185,10 @@ def make_handler(api, state):
                 self.send(self.admin(path, query, auth, body))
                 return
             entry = state.faults.record(api, self.command, path, query, auth)
-            fault = state.faults.match(api, self.command, path, query)
+            fault = state.faults.match(api, self.command, path, query,
+                                       str(self.headers).replace("\r", ""))
+            if fault:
+                entry["fault"] = fault["action"]
             if fault and fault["action"] == "delay":
                 time.sleep(float(fault.get("seconds") or 1))
                 fault = None
@@ -208,6 +211,12 @@ def make_handler(api, state):
             else:
                 resp = self.serve(path, auth, body, entry)
             entry["code"] = resp.code
+            if fault and fault["action"] == "drop-reply":
+                log("%s %s %s %d, reply dropped" % (api, self.command, path,
+                                                     resp.code))
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             cut = bool(fault and fault["action"] == "drop-body")
             log("%s %s %s %d%s" % (api, self.command, path, resp.code,
                                    " (body cut)" if cut else ""))

@@ -11,10 +11,26 @@
 //
 // DIR/log gets one line per request: "METHOD URL range=R status=S
 // bytes=B" (R the Range header or "-", B the response Content-Length or
-// "-"). DIR/faults, when present, is read on every request: each line
-// "METHOD SUBSTRING STATUS COUNT" answers the next COUNT requests whose
-// method is METHOD and whose URL contains SUBSTRING with STATUS and an S3
-// InternalError body (the request body is drained first).
+// "-"; a request a fault answered ends with " fault=ACTION"). DIR/faults,
+// when present, is read on every request: each line
+// "METHOD SUBSTRING ACTION COUNT [ARG]" applies to the next COUNT requests
+// whose method is METHOD and whose URL contains SUBSTRING (the first line
+// with uses left wins; the uses start afresh whenever the file is written
+// again); ACTION is
+//   STATUS   (a number) the answer: STATUS with an S3 error body (the
+//            request body is drained first): 503 is S3's throttling
+//            answer, SlowDown, any other status InternalError; ARG, when
+//            given, is sent as Retry-After (seconds)
+//   drop     the request is served, then the connection is closed: a GET
+//            answered 200 or 206 gets its status, headers and half of its
+//            body first; any other request gets nothing (a lost reply)
+//   delay    the request is served after ARG seconds (1 when absent)
+//
+// Beyond s3rver: ListMultipartUploads (GET /BUCKET?uploads) and
+// AbortMultipartUpload (DELETE /BUCKET/KEY?uploadId=ID), which s3rver 3.x
+// lacks, are answered here from its upload directories, so a test can see
+// the multipart uploads left behind; CompleteMultipartUpload of an upload
+// that is gone is 404 NoSuchUpload, as S3 answers (s3rver: 500).
 const crypto = require('crypto');
 const fs = require('fs');
 const http = require('http');
@@ -47,6 +63,7 @@ AWSAccount.DUMMY_ACCOUNT.createKeyPair(accessKey, secretKey);
 const logPath = path.join(dir, 'log');
 const faultsPath = path.join(dir, 'faults');
 const faultsUsed = new Map();
+let faultsSeen = '';
 
 // AWS UriEncode: every byte but A-Z a-z 0-9 - _ . ~ as %XX (upper case).
 function uriEncode(s, keepSlash) {
@@ -127,23 +144,80 @@ function checkSignature(req) {
   return want === given ? null : 'signature mismatch';
 }
 
+// The fault for this request, {action, arg}, or null.
 function fault(req) {
-  let text;
+  let text, stamp;
   try {
+    stamp = String(fs.statSync(faultsPath).mtimeMs);
     text = fs.readFileSync(faultsPath, 'utf8');
   } catch (e) {
-    return 0;
+    return null;
+  }
+  if (stamp + text !== faultsSeen) {	// a new file: every line fresh
+    faultsSeen = stamp + text;
+    faultsUsed.clear();
   }
   for (const line of text.split('\n')) {
     const f = line.trim().split(/\s+/);
-    if (f.length !== 4 || f[0] !== req.method || !req.url.includes(f[1]))
+    if ((f.length !== 4 && f.length !== 5) || f[0] !== req.method ||
+        !req.url.includes(f[1]))
       continue;
     const used = faultsUsed.get(line) || 0;
     if (used >= Number(f[3])) continue;
     faultsUsed.set(line, used + 1);
-    return Number(f[2]);
+    return { action: f[2], arg: f[4] };
   }
-  return 0;
+  return null;
+}
+
+function logLine(req, status, len, extra) {
+  fs.appendFileSync(logPath, `${req.method} ${req.url} range=${req.headers.range || '-'} status=${status} bytes=${len === undefined ? '-' : len}${extra}\n`);
+}
+
+// drop: let the request be served, then cut the answer (see the top).
+function cutAnswer(req, res) {
+  let limit = null;
+  let sent = 0;
+  let done = false;
+  const write = res.write.bind(res);
+  const close = () => {
+    if (done) return;
+    done = true;
+    logLine(req, limit === null || limit < 0 ? '-' : res.statusCode,
+      res.getHeader('content-length'), ' fault=drop');
+    res.socket.end();
+  };
+  const start = () => {
+    if (limit !== null) return;
+    const len = Number(res.getHeader('content-length'));
+    if (req.method === 'GET' && (res.statusCode === 200 || res.statusCode === 206) && len > 1)
+      limit = Math.floor(len / 2);
+    else
+      limit = -1;
+  };
+  res.write = (chunk, enc, cb) => {
+    start();
+    if (limit < 0 || done) {
+      close();
+      return false;
+    }
+    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk, typeof enc === 'string' ? enc : 'utf8');
+    const room = limit - sent;
+    if (b.length >= room) {
+      if (room > 0) write(b.subarray(0, room));
+      sent = limit;
+      close();
+      return false;
+    }
+    sent += b.length;
+    return write(b, cb);
+  };
+  res.end = (chunk, enc, cb) => {
+    start();
+    if (chunk && typeof chunk !== 'function') res.write(chunk, enc);
+    close();
+    return res;
+  };
 }
 
 function errorXml(code, message) {
@@ -151,31 +225,116 @@ function errorXml(code, message) {
     '</Code><Message>' + message + '</Message></Error>';
 }
 
-function answer(req, res, status, code, message) {
+function answer(req, res, status, code, message, headers) {
   req.resume();
   req.on('end', () => {
-    res.writeHead(status, { 'Content-Type': 'application/xml' });
+    res.writeHead(status, Object.assign({ 'Content-Type': 'application/xml' }, headers || {}));
     res.end(errorXml(code, message));
   });
+}
+
+function xmlEscape(s) {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+// The upload directories s3rver keeps for BUCKET: {id: key}.
+function uploadsOf(bucket) {
+  const d = path.join(dir, 'data', bucket, '._S3rver_uploads');
+  const out = {};
+  let ids = [];
+  try {
+    ids = fs.readdirSync(d);
+  } catch (e) {
+    return out;
+  }
+  for (const id of ids) {
+    try {
+      out[id] = fs.readFileSync(path.join(d, id, 'key'), 'utf8');
+    } catch (e) {
+      // half made: not an upload yet
+    }
+  }
+  return out;
+}
+
+// ListMultipartUploads and AbortMultipartUpload; false for anything else.
+function multipart(req, res) {
+  const u = new URL(req.url, 'http://x');
+  const segs = u.pathname.split('/').slice(1).map(decode);
+  if (segs.includes(null) || !segs[0]) return false;
+  const bucket = segs[0];
+  if (req.method === 'GET' && segs.length === 1 && u.searchParams.has('uploads')) {
+    if (!fs.existsSync(path.join(dir, 'data', bucket))) return false;
+    const ups = uploadsOf(bucket);
+    const body = '<?xml version="1.0" encoding="UTF-8"?>\n<ListMultipartUploadsResult><Bucket>' +
+      xmlEscape(bucket) + '</Bucket><IsTruncated>false</IsTruncated>' +
+      Object.keys(ups).sort().map(id => '<Upload><Key>' + xmlEscape(ups[id]) +
+        '</Key><UploadId>' + xmlEscape(id) + '</UploadId></Upload>').join('') +
+      '</ListMultipartUploadsResult>';
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+    return true;
+  }
+  if (req.method === 'POST' && segs.length > 1 && u.searchParams.has('uploadId') &&
+      !(u.searchParams.get('uploadId') in uploadsOf(bucket))) {
+    // s3rver answers 500 for an upload it no longer has; S3 says this
+    answer(req, res, 404, 'NoSuchUpload', 'The specified multipart upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.');
+    return true;
+  }
+  if (req.method === 'DELETE' && segs.length > 1 && u.searchParams.has('uploadId')) {
+    const id = u.searchParams.get('uploadId');
+    const ups = uploadsOf(bucket);
+    if (!/^[A-Za-z0-9_-]+$/.test(id) || ups[id] !== segs.slice(1).join('/')) {
+      answer(req, res, 404, 'NoSuchUpload', 'The specified multipart upload does not exist.');
+      return true;
+    }
+    fs.rmSync(path.join(dir, 'data', bucket, '._S3rver_uploads', id), { recursive: true, force: true });
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(204);
+      res.end();
+    });
+    return true;
+  }
+  return false;
 }
 
 async function main() {
   const s3 = new S3rver({ directory: path.join(dir, 'data'), silent: true });
   const handler = s3.callback();
   const server = http.createServer((req, res) => {
+    const f = fault(req);
+    const action = f ? f.action : '';
     res.on('finish', () => {
-      const len = res.getHeader('content-length');
-      fs.appendFileSync(logPath, `${req.method} ${req.url} range=${req.headers.range || '-'} status=${res.statusCode} bytes=${len === undefined ? '-' : len}\n`);
+      logLine(req, res.statusCode, res.getHeader('content-length'),
+        action ? ' fault=' + action : '');
     });
-    const status = fault(req);
-    if (status) return answer(req, res, status, 'InternalError', 'injected fault');
-    if (req.headers.authorization) {
-      const why = checkSignature(req);
-      if (why)
-        return answer(req, res, 403, 'SignatureDoesNotMatch',
-          'The request signature we calculated does not match the signature you provided. Check your key and signing method. (' + why + ')');
+    if (/^[0-9]{3}$/.test(action)) {
+      const status = Number(action);
+      const headers = f.arg !== undefined ? { 'Retry-After': f.arg } : {};
+      return status === 503
+        ? answer(req, res, status, 'SlowDown', 'Please reduce your request rate.', headers)
+        : answer(req, res, status, 'InternalError', 'injected fault', headers);
     }
-    return handler(req, res);
+    const serve = () => {
+      if (req.headers.authorization) {
+        const why = checkSignature(req);
+        if (why)
+          return answer(req, res, 403, 'SignatureDoesNotMatch',
+            'The request signature we calculated does not match the signature you provided. Check your key and signing method. (' + why + ')');
+      }
+      if (action === 'drop') cutAnswer(req, res);
+      if (multipart(req, res)) return undefined;
+      return handler(req, res);
+    };
+    if (action === 'delay') {
+      req.pause();
+      return setTimeout(serve, 1000 * Number(f.arg === undefined ? 1 : f.arg));
+    }
+    return serve();
   });
   server.listen(Number(port), '127.0.0.1', () => {
     fs.writeFileSync(path.join(dir, 'port'), String(server.address().port) + '\n');
