@@ -135,6 +135,7 @@ void http_response_release(struct http_response *resp)
 	resp->status = 0;
 	resp->stopped = false;
 	resp->attempts = 0;
+	resp->may_have_acted = false;
 }
 
 static CURL *handle_get(struct http *h)
@@ -889,6 +890,7 @@ int http_do(struct http *h, const struct http_request *req,
 	int attempt, rc = -1;
 	bool again = true;
 
+	resp->may_have_acted = false;
 	for (attempt = 1; again; attempt++) {
 		struct attempt a = { .req = req, .resp = resp };
 		CURLcode cc = CURLE_OK;
@@ -920,6 +922,9 @@ int http_do(struct http *h, const struct http_request *req,
 				http_should_retry(req, 0, NULL, attempt, &delay);
 		else
 			again = false;
+		if (again && (r > 0 ? cc != CURLE_COULDNT_CONNECT
+				    : resp->status >= 500))
+			resp->may_have_acted = true;
 		if (r > 0 && http_cancelled(req->cancel)) {
 			again = false;
 			buf_set(&a.fail, "cancelled");

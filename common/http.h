@@ -142,6 +142,11 @@ struct http_response {
 	int attempts;
 	struct buf headers;	/* the final response's header lines, "Name:
 				 * value\n" each, as received (not masked) */
+	bool may_have_acted;	/* an attempt before the last one may have
+				 * been acted on: it was answered 5xx, or
+				 * failed after its connection stood (a lost
+				 * answer); never after 429 or a refused
+				 * connection alone */
 };
 
 struct http *http_new(void);
@@ -157,7 +162,7 @@ void http_free(struct http *h);
  * without a release (each attempt empties it). */
 int http_do(struct http *h, const struct http_request *req,
 	    struct http_response *resp, struct buf *err);
-#define HTTP_RESPONSE_INIT { 0, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, false, 0, BUF_INIT }
+#define HTTP_RESPONSE_INIT { 0, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, false, 0, BUF_INIT, false }
 void http_response_release(struct http_response *resp);
 
 /* The retry decision, exposed for unit tests: should attempt number

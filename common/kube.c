@@ -151,16 +151,16 @@ int kube_do(struct kube *k, const struct kube_req *r, struct http_response *resp
 		hr.cancel = k->cancel;
 		buf_reset(&e);
 		if (http_do(k->http, &hr, resp, &e) < 0) {
-			if (r->attempts)
-				*r->attempts = resp->attempts;
+			if (r->may_have_acted && resp->may_have_acted)
+				*r->may_have_acted = true;
 			if (http_cancelled(k->cancel))
 				kube_err_set_reason(err, "Cancelled", "cancelled");
 			else
 				kube_err_unreachable(err, t->server, buf_str(&e));
 			goto out;
 		}
-		if (r->attempts)
-			*r->attempts = resp->attempts;
+		if (r->may_have_acted && resp->may_have_acted)
+			*r->may_have_acted = true;
 		if (resp->status != 401 || attempt > 0 || !creds_can_change(t))
 			break;
 		logv(6, "got 401 Unauthorized from %s: asking for fresh credentials",
@@ -327,7 +327,7 @@ struct obj_call {
 	const char *content_type;
 	bool with_name;		/* the path names the object */
 	bool force, dry_run, idempotent;
-	int *attempts;		/* out, or NULL: see struct kube_req */
+	bool *may_have_acted;	/* out, or NULL: see struct kube_req */
 };
 
 static int obj_request(struct kube *k, const cJSON *obj, const char *ns,
@@ -363,7 +363,7 @@ static int obj_request(struct kube *k, const cJSON *obj, const char *ns,
 	req.idempotent = c->idempotent;
 	req.sensitive = !strcmp(r.resource, "secrets");
 	req.what = buf_str(&what);
-	req.attempts = c->attempts;
+	req.may_have_acted = c->may_have_acted;
 	rc = kube_do_json(k, &req, out, err);
 out:
 	free(body);
@@ -376,16 +376,18 @@ int kube_create(struct kube *k, const cJSON *obj, const char *ns, bool dry_run,
 		cJSON **out, struct kube_err *err)
 {
 	const char *name = obj_name(obj);
-	int attempts = 0;
+	bool acted = false;
 	/* A named object may be sent again: when an attempt created it but
-	 * its answer was lost, the retry's AlreadyExists is that object. A
-	 * generateName object is sent once. */
+	 * its answer was lost, the retry's AlreadyExists is that object. Not
+	 * after a 429 alone: the server did not act on that one, so an
+	 * AlreadyExists is somebody else's object. A generateName object is
+	 * sent once. */
 	struct obj_call c = { "POST", NULL, "application/json", false, false,
-			      dry_run, name && *name, &attempts };
+			      dry_run, name && *name, &acted };
 
 	if (obj_request(k, obj, ns, &c, out, err) == 0)
 		return 0;
-	if (attempts < 2 || err->code != 409 || strcmp(err->reason, "AlreadyExists"))
+	if (!acted || err->code != 409 || strcmp(err->reason, "AlreadyExists"))
 		return -1;
 	logv(6, "an earlier attempt created %s \"%s\"", obj_kind(obj), name);
 	kube_err_release(err);
@@ -508,7 +510,8 @@ int kube_delete(struct kube *k, const char *api_version, const char *kind,
 	struct kube_resource r;
 	cJSON *opts = NULL, *reply = NULL;
 	char *body = NULL;
-	int rc = -1, attempts = 0;
+	int rc = -1;
+	bool acted = false;
 
 	if (out)
 		*out = NULL;
@@ -539,9 +542,9 @@ int kube_delete(struct kube *k, const char *api_version, const char *kind,
 	req.idempotent = true;
 	req.sensitive = !strcmp(r.resource, "secrets");
 	req.what = buf_str(&what);
-	req.attempts = &attempts;
+	req.may_have_acted = &acted;
 	rc = kube_do_json(k, &req, &reply, err);
-	if (rc < 0 && err->code == 404 && attempts > 1) {
+	if (rc < 0 && err->code == 404 && acted) {
 		/* an earlier attempt deleted it; its answer was lost */
 		kube_err_release(err);
 		rc = 0;

@@ -157,8 +157,8 @@ int kube_list(struct kube *k, const char *api_version, const char *kind,
 
 /* POST. ns NULL: obj's namespace, else the connection's. A named object is
  * retried like an idempotent request (http.h); when a retry is answered
- * AlreadyExists, an earlier attempt created it and lost its answer: that
- * counts as success (*out from a GET). A generateName object is sent once. */
+ * AlreadyExists after an attempt that may have been acted on (5xx, lost
+ * answer; not a 429), that attempt created it: success (*out from a GET). A generateName object is sent once. */
 int kube_create(struct kube *k, const cJSON *obj, const char *ns, bool dry_run,
 		cJSON **out, struct kube_err *err);
 /* PUT of the whole object (optimistic concurrency on resourceVersion). */
@@ -179,9 +179,9 @@ int kube_merge_patch(struct kube *k, const char *api_version, const char *kind,
 /* DELETE with a DeleteOptions body; propagation "Background", "Foreground"
  * or "Orphan" (never NULL: the caller decides). grace_seconds < 0: default.
  * uid_precondition NULL or a uid. out (may be NULL) gets the reply. A 404 is
- * an error (the caller decides whether it matters), except on a retry, where
- * it means an earlier attempt deleted it and lost its answer: success, *out
- * NULL. */
+ * an error (the caller decides whether it matters), except after an attempt
+ * that may have been acted on (5xx, lost answer: http.h): then that attempt
+ * deleted it and the 404 is success, *out NULL. */
 int kube_delete(struct kube *k, const char *api_version, const char *kind,
 		const char *ns, const char *name, const char *propagation,
 		long grace_seconds, const char *uid_precondition, cJSON **out,

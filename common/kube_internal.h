@@ -75,9 +75,9 @@ struct kube_req {
 	http_data_fn on_data;		/* stream 2xx bodies here (http.h) */
 	void *ctx;
 	const char *what;		/* "get jobs.batch x", for messages */
-	int *attempts;			/* out, or NULL: the attempts http_do
-					 * made (> 1: an earlier one may have
-					 * taken effect, its answer lost) */
+	bool *may_have_acted;		/* out, or NULL: set when an attempt
+					 * before the last may have taken
+					 * effect, its answer lost (http.h) */
 };
 
 /* Sends r with the target's credentials; on a 401 asks for fresh ones

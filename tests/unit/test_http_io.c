@@ -19,6 +19,7 @@ TEST(server_503_then_200)
 	CHECK_INT(req_on(s, &req, "/x", &resp, &err), 0);
 	CHECK_INT(resp.status, 200);
 	CHECK_INT(resp.attempts, 2);
+	CHECK(resp.may_have_acted);	/* a 503 may come after the work */
 	CHECK_STR(buf_str(&resp.body), "ok");
 	CHECK_STR(buf_str(&resp.content_type), "text/plain");
 	CHECK_STR(buf_str(&resp.location), "/y");
@@ -71,6 +72,7 @@ TEST(server_429_waits_retry_after)
 	CHECK(mono_ms() - t0 < 3000);
 	CHECK_INT(resp.status, 201);
 	CHECK_INT(resp.attempts, 2);
+	CHECK(!resp.may_have_acted);	/* a 429 was not acted on */
 	CHECK_STR(buf_str(&resp.body), "{}");	/* the body was sent again */
 	CHECK_INT(server_requests(s), 2);
 	http_response_release(&resp);
@@ -119,6 +121,7 @@ TEST(server_dropped_connection)
 	CHECK_INT(req_on(s, &get, "/x", &resp, &err), 0);
 	CHECK_INT(resp.status, 200);
 	CHECK_INT(resp.attempts, 2);
+	CHECK(resp.may_have_acted);	/* the lost answer may have been a 201 */
 	CHECK_STR(buf_str(&resp.body), "second");
 	CHECK_INT(req_on(s, &post, "/y", &resp, &err), -1);
 	CHECK_INT(resp.status, 0);
@@ -142,6 +145,7 @@ TEST(connection_refused)
 	CHECK_INT(http_do(h, &req, &resp, &err), -1);
 	CHECK_STR(buf_str(&err), "cannot connect to 'http://127.0.0.1:1/': Connection refused");
 	CHECK_INT(resp.attempts, 2);
+	CHECK(!resp.may_have_acted);	/* nothing ever reached a server */
 	CHECK_INT(resp.status, 0);
 	req.method = "POST";
 	CHECK_INT(http_do(h, &req, &resp, &err), -1);
