@@ -145,7 +145,7 @@ stream() {
 @test "watch: initial ADDED events, changes after a version, selectors, timeoutSeconds" {
 	run api POST $CM "$(cm w-old '{"w":"1"}')"
 	rv=$(body 'o["metadata"]["resourceVersion"]')
-	stream "$BATS_TEST_TMPDIR/w" "$CM?watch=1&labelSelector=w%3D1&timeoutSeconds=2&resourceVersion=$rv" &
+	stream "$BATS_TEST_TMPDIR/w" "$CM?watch=1&labelSelector=w%3D1&timeoutSeconds=5&resourceVersion=$rv" &
 	pid=$!
 	sleep 0.2
 	api POST $CM "$(cm w-new '{"w":"1"}')" >/dev/null

@@ -9,8 +9,10 @@ done
 unset _f
 
 WLKIT_ROOT=${WLKIT_ROOT:-$(cd "$BATS_TEST_DIRNAME/.." && pwd)}
-PATH="$WLKIT_ROOT/bin:$PATH"
-export WLKIT_ROOT PATH
+# The programs of the mode under test (tests/run): bin/, or build/sanitize/bin.
+[ "${MODE:-plain}" = sanitize ] && WLKIT_BIN=$WLKIT_ROOT/build/sanitize/bin || WLKIT_BIN=$WLKIT_ROOT/bin
+PATH="$WLKIT_BIN:$PATH" VKCMD=${VKCMD:-$WLKIT_BIN/kubectl-vkcmd}
+export WLKIT_ROOT WLKIT_BIN VKCMD PATH
 # Programs read stdin on their own when it is a pipe: never leave one open.
 exec </dev/null
 

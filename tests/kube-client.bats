@@ -328,9 +328,10 @@ o = json.load(sys.stdin); o.setdefault("status", {})["failed"] = 7; print(json.d
 	for i in 0 1 2; do cm "diff-$i" w=diff; done |
 		sed 's/^apiVersion/---\napiVersion/' | "$T" create -o name >/dev/null
 	# the first watch is cut after the initial list's events have been
-	# seen; the next one waits 2 s, while the history is compacted away
+	# seen; the next one waits 4 s (room for the writes under ASan),
+	# while the history is compacted away
 	fault '{"method":"GET","path":"/configmaps$","query":"watch=","action":"cut-watch","afterEvents":0,"count":1}'
-	fault '{"method":"GET","path":"/configmaps$","query":"watch=","action":"delay","seconds":2,"count":1}'
+	fault '{"method":"GET","path":"/configmaps$","query":"watch=","action":"delay","seconds":4,"count":1}'
 	"$T" watch cm -l w=diff --count 7 --timeout 20 >"$BATS_TEST_TMPDIR/w" 2>&1 3>&- &
 	pid=$!
 	wait_lines "$BATS_TEST_TMPDIR/w" 3

@@ -54,7 +54,7 @@ use() {	# use FAKE: point the program and the helpers at that fake
 }
 
 setup() {
-	PATH="$BATS_TEST_DIRNAME/../bin:$PATH"
+	PATH="${WLKIT_BIN:-$BATS_TEST_DIRNAME/../bin}:$PATH"
 	cd "$FIX" || return 1
 	use main
 }

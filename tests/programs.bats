@@ -42,7 +42,7 @@ PROGRAMS="kubectl-wlbuild kubectl-wlrun kubectl-gpusnap kubectl-vastrun kubectl-
 @test "kubectl finds the plugins on PATH and runs them" {
 	run -0 kubectl plugin list
 	for p in kubectl-wlbuild kubectl-wlrun kubectl-gpusnap kubectl-vastrun kubectl-vkcmd; do
-		assert_output --partial "$WLKIT_ROOT/bin/$p"
+		assert_output --partial "$WLKIT_BIN/$p"
 	done
 	refute_output --partial "warning"
 	run -0 kubectl wlrun --version

@@ -235,7 +235,7 @@ stub_test() {	# stub_test RUNTIME
 	local bin="$BATS_FILE_TMPDIR/nobwrap-bin" c
 	mkdir -p "$bin"
 	for c in sh cat; do ln -sf "$(command -v $c)" "$bin/$c"; done
-	ln -sf "$WLKIT_ROOT/bin/kubectl-vkcmd" "$bin/kubectl-vkcmd"
+	ln -sf "$WLKIT_BIN/kubectl-vkcmd" "$bin/kubectl-vkcmd"
 	XDG_STATE_HOME="$BATS_FILE_TMPDIR/state" PATH="$bin" kubectl-vkcmd --node-name nobwrap \
 		--listen 127.0.0.1:0 --no-taint </dev/null >"$BATS_FILE_TMPDIR/nobwrap.log" 2>&1 3>&- &
 	echo $! >"$BATS_FILE_TMPDIR/nobwrap.pid"
