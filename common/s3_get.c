@@ -23,6 +23,8 @@ struct sink {
 	s3_progress_fn fn;
 	void *ctx;
 	int err;		/* errno of a failed write */
+	bool hashing;		/* md5 follows the file: the ETag is an MD5 */
+	struct s3_md5 md5;	/* of the file's first `have` bytes */
 };
 
 /* on_data: appends to the .part; a 200 to a Range request starts over. */
@@ -42,9 +44,12 @@ static int sink_data(void *p, const char *data, size_t len)
 				return 1;
 			}
 			k->have = 0;
+			s3_md5_init(&k->md5);
 		}
 		buf_release(&range);
 	}
+	if (k->hashing)	/* while the bytes are at hand: no second pass */
+		s3_md5_update(&k->md5, data, len);
 	while (len) {
 		w = write(k->fd, data, len);
 		if (w < 0 && errno == EINTR)
@@ -84,26 +89,26 @@ out:
 	return rc;
 }
 
-static int file_md5(int fd, unsigned char out[16])
+/* The MD5 of the first n bytes of fd, into m (a resumed .part). */
+static int file_md5(int fd, int64_t n, struct s3_md5 *m)
 {
-	struct s3_md5 m;
 	char chunk[65536];
 	off_t off = 0;
 	ssize_t got;
 
-	s3_md5_init(&m);
-	for (;;) {
-		got = pread(fd, chunk, sizeof chunk, off);
+	s3_md5_init(m);
+	while (off < n) {
+		got = pread(fd, chunk, n - off < (int64_t)sizeof chunk ?
+			    (size_t)(n - off) : sizeof chunk, off);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0)
 			return -1;
 		if (!got)
 			break;
-		s3_md5_update(&m, chunk, got);
+		s3_md5_update(m, chunk, got);
 		off += got;
 	}
-	s3_md5_final(&m, out);
 	return 0;
 }
 
@@ -128,15 +133,11 @@ static int verify(struct sink *k, const char *bucket, const char *key,
 			bucket, key, (long long)k->have, (long long)k->total);
 		goto out;
 	}
-	if (!etag || !*etag || strchr(etag, '-')) {
+	if (!k->hashing) {
 		rc = 0;
 		goto out;
 	}
-	if (file_md5(k->fd, md5) < 0) {
-		buf_set(err, "cannot read the download of '%s/%s': %s", bucket,
-			key, strerror(errno));
-		goto out;
-	}
+	s3_md5_final(&k->md5, md5);
 	if ((ok = s3_etag_check(etag, md5)) == 0) {
 		add_hex(&got, md5, sizeof md5);
 		buf_set(err, "s3: '%s/%s': the download's MD5 %s does not match the ETag %s",
@@ -181,6 +182,12 @@ int s3_get_file(struct s3 *s, const char *bucket, const char *key,
 			goto out;
 		}
 		k.have = 0;
+	}
+	/* a plain ETag is the MD5 of the object (a multipart one has a '-') */
+	k.hashing = etag.len && !strchr(etag.data, '-');
+	if (k.hashing && file_md5(k.fd, k.have, &k.md5) < 0) {
+		buf_set(err, "cannot read '%s': %s", part.data, strerror(errno));
+		goto out;
 	}
 	if (lseek(k.fd, k.have, SEEK_SET) < 0) {
 		buf_set(err, "cannot seek in '%s': %s", part.data, strerror(errno));

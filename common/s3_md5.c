@@ -17,41 +17,47 @@ static const uint32_t K[64] = {
 	0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391,
 };
 
-static const unsigned char R[64] = {
-	7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
-	5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
-	4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
-	6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
-};
+/* One step of round F, G, H or I (RFC 1321 3.4), unrolled by the rounds
+ * below: the compiler keeps a, b, c, d in registers. */
+#define ROTL(x, n) (((x) << (n)) | ((x) >> (32 - (n))))
+#define FF(b, c, d) (((c ^ d) & b) ^ d)
+#define GG(b, c, d) (((b ^ c) & d) ^ c)
+#define HH(b, c, d) (b ^ c ^ d)
+#define II(b, c, d) (c ^ (b | ~d))
+#define STEP(fn, a, b, c, d, x, i, r) \
+	(a += fn(b, c, d) + (x) + K[i], a = ROTL(a, r) + b)
 
 static void block(uint32_t h[4], const unsigned char *p)
 {
-	uint32_t w[16], a = h[0], b = h[1], c = h[2], d = h[3], f, t;
-	int i, g;
+	uint32_t w[16], a = h[0], b = h[1], c = h[2], d = h[3];
+	int i;
 
 	for (i = 0; i < 16; i++)
 		w[i] = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
 		       (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
-	for (i = 0; i < 64; i++) {
-		if (i < 16) {
-			f = (b & c) | (~b & d);
-			g = i;
-		} else if (i < 32) {
-			f = (d & b) | (~d & c);
-			g = (5 * i + 1) % 16;
-		} else if (i < 48) {
-			f = b ^ c ^ d;
-			g = (3 * i + 5) % 16;
-		} else {
-			f = c ^ (b | ~d);
-			g = (7 * i) % 16;
-		}
-		t = d;
-		d = c;
-		c = b;
-		f += a + K[i] + w[g];
-		b += (f << R[i]) | (f >> (32 - R[i]));
-		a = t;
+	for (i = 0; i < 16; i += 4) {
+		STEP(FF, a, b, c, d, w[i], i, 7);
+		STEP(FF, d, a, b, c, w[i + 1], i + 1, 12);
+		STEP(FF, c, d, a, b, w[i + 2], i + 2, 17);
+		STEP(FF, b, c, d, a, w[i + 3], i + 3, 22);
+	}
+	for (i = 16; i < 32; i += 4) {
+		STEP(GG, a, b, c, d, w[(5 * i + 1) % 16], i, 5);
+		STEP(GG, d, a, b, c, w[(5 * i + 6) % 16], i + 1, 9);
+		STEP(GG, c, d, a, b, w[(5 * i + 11) % 16], i + 2, 14);
+		STEP(GG, b, c, d, a, w[(5 * i + 16) % 16], i + 3, 20);
+	}
+	for (i = 32; i < 48; i += 4) {
+		STEP(HH, a, b, c, d, w[(3 * i + 5) % 16], i, 4);
+		STEP(HH, d, a, b, c, w[(3 * i + 8) % 16], i + 1, 11);
+		STEP(HH, c, d, a, b, w[(3 * i + 11) % 16], i + 2, 16);
+		STEP(HH, b, c, d, a, w[(3 * i + 14) % 16], i + 3, 23);
+	}
+	for (i = 48; i < 64; i += 4) {
+		STEP(II, a, b, c, d, w[(7 * i) % 16], i, 6);
+		STEP(II, d, a, b, c, w[(7 * i + 7) % 16], i + 1, 10);
+		STEP(II, c, d, a, b, w[(7 * i + 14) % 16], i + 2, 15);
+		STEP(II, b, c, d, a, w[(7 * i + 21) % 16], i + 3, 21);
 	}
 	h[0] += a;
 	h[1] += b;
