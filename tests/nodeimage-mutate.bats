@@ -177,14 +177,20 @@ custom_templates() {	# names of the templates labelled with a run
 
 @test "a mutate killed while its inserts run finishes on the next run" {
 	use slow
+	# every setInstanceTemplate is refused (503, retried), so the kill
+	# lands after the inserts and before any group is re-pointed, however
+	# slowly this loop sees the inserts on a loaded machine
+	api POST "$WLKIT_GCP_FAKE/_wlkit/faults" '{"api": "compute", "method": "POST", "path": "setInstanceTemplate$", "action": "503", "count": 0}' >/dev/null
 	ni mutate --run-id 7 >/dev/null 2>&1 &
 	pid=$!
-	for _ in $(seq 100); do
+	for _ in $(seq 300); do
 		[ "$(reqs | grep -c 'POST .*/global/instanceTemplates 200')" = 2 ] && break
-		sleep 0.05
+		sleep 0.1
 	done
-	kill -9 "$pid"
+	[ "$(reqs | grep -c 'POST .*/global/instanceTemplates 200')" = 2 ]
+	kill -9 "$pid" 2>/dev/null || true
 	wait "$pid" || true
+	api DELETE "$WLKIT_GCP_FAKE/_wlkit/faults" >/dev/null
 	[ "$(igm us-central1-a $CPU-grp)" = "$CPU" ]
 	run -0 ni mutate --run-id 7
 	[ "$(grep -c 'action: mutated' <<<"$output")" = 4 ]
