@@ -16,20 +16,6 @@ teardown_file() {
 	cluster_down "$BATS_FILE_TMPDIR/c"
 }
 
-# eventually SECONDS CMD...: runs CMD every 0.1 s until it succeeds; on time
-# out runs it once more with its output shown, and fails.
-eventually() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		if [ "$SECONDS" -ge "$end" ]; then
-			"$@"
-			return 1
-		fi
-		sleep 0.1
-	done
-}
-
 # is OBJECT JSONPATH VALUE: the object's field has that value.
 is() {
 	[ "$(kubectl get "$1" -o jsonpath="$2" 2>&1)" = "$3" ]

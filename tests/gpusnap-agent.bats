@@ -62,16 +62,6 @@ d=json.load(open(sys.argv[1]))
 print(eval(sys.argv[2]))' "$1" "$2"
 }
 
-# eventually SECONDS CMD...: CMD succeeds within SECONDS.
-eventually() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$SECONDS" -lt "$end" ] || return 1
-		sleep 0.1
-	done
-}
-
 gone() {	# gone KIND NAME NS
 	! kubectl get "$1" "$2" -n "$3" >/dev/null 2>&1
 }

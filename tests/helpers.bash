@@ -16,6 +16,21 @@ export WLKIT_ROOT WLKIT_BIN VKCMD PATH
 # Programs read stdin on their own when it is a pipe: never leave one open.
 exec </dev/null
 
+# eventually SECONDS CMD...: CMD succeeds within SECONDS (tried every 0.1 s;
+# a loaded machine may take a while, nothing here measures speed). On time
+# out CMD runs once more with its output shown, and it fails.
+eventually() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		if [ "$SECONDS" -ge "$end" ]; then
+			"$@"
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
 # cluster_up DIR: starts the fake control plane; sets KUBECONFIG.
 cluster_up() {
 	"$WLKIT_ROOT/tests/fakes/kube/cluster" up "$1" >&3 2>&1 || return 1

@@ -77,15 +77,6 @@ clean() {
 	fi
 }
 
-eventually() {	# eventually SECONDS CMD...: CMD succeeds within SECONDS
-	local end=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$SECONDS" -lt "$end" ] || return 1
-		sleep 0.2
-	done
-}
-
 is() {	# is RESOURCE JSONPATH VALUE [kubectl flags]
 	[ "$(kubectl get "$1" -o jsonpath="$2" "${@:4}" 2>&1)" = "$3" ]
 }

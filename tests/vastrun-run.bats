@@ -63,15 +63,6 @@ done=[j for j in d["items"] if any(c["type"] in ("Complete","Failed") and c["sta
 sys.exit(0 if len(done)==int(sys.argv[1]) else 1)' "$2"
 }
 
-eventually() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$SECONDS" -lt "$end" ] || return 1
-		sleep 0.3
-	done
-}
-
 @test "a project file with an unknown key, a wrong type, a bad config name or no image: one line, exit 2, nothing made" {
 	cd "$FIX/bad"
 	run -2 kubectl-vastrun run -n "$NS" --project-file unknown-key.vast

@@ -123,15 +123,6 @@ slow_proxy() {
 	PROXY_PID=$!
 }
 
-eventually() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$SECONDS" -lt "$end" ] || return 1
-		sleep 0.2
-	done
-}
-
 job_done() {
 	kubectl get job -n "$NS" "$1" -o jsonpath='{.status.conditions[*].type}' | grep -Eq 'Complete|Failed'
 }

@@ -29,18 +29,6 @@ teardown_file() {
 	"$WLKIT_ROOT/tests/fakes/kube/cluster" down "$BATS_FILE_TMPDIR/c" >/dev/null 2>&1 || true
 }
 
-eventually() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		if [ "$SECONDS" -ge "$end" ]; then
-			"$@"
-			return 1
-		fi
-		sleep 0.1
-	done
-}
-
 is() {
 	[ "$(kubectl get "$1" -o jsonpath="$2" 2>&1)" = "$3" ]
 }

@@ -16,17 +16,6 @@ teardown_file() {
 	"$WLKIT_ROOT/tests/fakes/kube/cluster" down "$BATS_FILE_TMPDIR/c" >/dev/null 2>&1 || true
 }
 
-# eventually SECONDS CMD...: CMD succeeds within SECONDS (a loaded machine
-# may take a while to start a pod; nothing here measures speed).
-eventually() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$SECONDS" -lt "$end" ] || return 1
-		sleep 0.2
-	done
-}
-
 job_active() {
 	[ "$(kubectl get job "$1" -o jsonpath='{.status.active}')" = 1 ]
 }

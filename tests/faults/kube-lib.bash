@@ -67,16 +67,6 @@ names() {
 	kubectl get "$1" -n "$2" -o jsonpath='{.items[*].metadata.name}' | tr ' ' '\n' | sort | tr '\n' ' ' | sed 's/ $//'
 }
 
-# eventually SECONDS CMD...: CMD succeeds within SECONDS.
-eventually() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$SECONDS" -lt "$end" ] || return 1
-		sleep 0.2
-	done
-}
-
 # ms: milliseconds since the epoch.
 ms() {
 	date +%s%3N
