@@ -115,25 +115,28 @@ no_cluster() {
 	assert_line "  source-node: node-c"
 }
 
-@test "a file is written whole through FILE.tmp, and json follows the .json name" {
+@test "a file is written whole through a temporary file beside it, and json follows the .json name" {
 	local d=$BATS_TEST_TMPDIR
 	run -0 kubectl-gpusnap --collectors os -o "$d/s.yaml"
 	assert_output ""
 	run -0 head -2 "$d/s.yaml"
 	assert_output $'apiVersion: wlkit.dev/v1alpha1\nkind: Snapshot'
-	[ ! -e "$d/s.yaml.tmp" ]
+	run -0 ls -A "$d"
+	assert_output "s.yaml"
 	run -0 kubectl-gpusnap --collectors os -o "$d/s.json"
 	[ "$(jget "$d/s.json" 'd["kind"]')" = '"Snapshot"' ]
 	run -0 kubectl-gpusnap --collectors os --format yaml -o "$d/y.json"
 	run -0 head -1 "$d/y.json"
 	assert_output "apiVersion: wlkit.dev/v1alpha1"
-	# a target that cannot be replaced: an error, and no .tmp left behind
+	# a target that cannot be replaced: an error, and no temporary file
+	# left behind
 	mkdir "$d/dir"
 	run -1 kubectl-gpusnap --collectors os -o "$d/dir"
-	assert_output --partial "error: cannot rename '$d/dir.tmp' to '$d/dir'"
-	[ ! -e "$d/dir.tmp" ]
+	assert_output --partial "error: cannot write '$d/dir': Is a directory"
+	run -0 ls -A "$d"
+	assert_output $'dir\ns.json\ns.yaml\ny.json'
 	run -1 kubectl-gpusnap --collectors os -o "$d/missing/s.yaml"
-	assert_output --partial "error: cannot write '$d/missing/s.yaml.tmp'"
+	assert_output --partial "error: cannot write '$d/missing/s.yaml': No such file or directory"
 }
 
 @test "cm:// writes a ConfigMap with server-side apply that diff and kubectl read back" {

@@ -104,8 +104,8 @@ int snap_collectors_check(const char *list, struct buf *err);
  * HOSTNAME, else gethostname(). */
 void snap_source_node(struct buf *out);
 
-/* Output targets: "-" (stdout), a file path (written to FILE.tmp then
- * renamed), or "cm://NS/NAME" (server-side apply of a ConfigMap with data
+/* Output targets: "-" (stdout), a file path (written atomically:
+ * file.h), or "cm://NS/NAME" (server-side apply of a ConfigMap with data
  * snapshot.yaml or snapshot.json, format, timestamp; over 1 MiB fails).
  * fmt: "yaml" or "json". One doc or an array of docs (a multi-document
  * stream, one Snapshot per node). Returns 0 or -1 after printing the error. */

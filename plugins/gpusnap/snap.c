@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "gpusnap.h"
 #include "kube.h"
 #include "log.h"
@@ -443,41 +444,17 @@ out:
 	return rc;
 }
 
-/* Writes text to path through path.tmp and rename(), so that path holds
- * either its old contents or the whole new text. */
+/* Writes text to path atomically (file.h): path holds either its old
+ * contents or the whole new text. */
 static int write_file(const char *path, const struct buf *text)
 {
-	struct buf tmp = BUF_INIT;
-	FILE *f = NULL;
-	int rc = -1;
+	struct buf err = BUF_INIT;
+	int rc = file_write_atomic(path, text->data ? text->data : "", text->len,
+				   FILE_MODE_KEEP, 0, &err);
 
-	buf_printf(&tmp, "%s.tmp", path);
-	if (!(f = fopen(buf_str(&tmp), "w"))) {
-		error("cannot write '%s': %s", buf_str(&tmp), strerror(errno));
-		goto out;
-	}
-	if (fwrite(text->data ? text->data : "", 1, text->len, f) != text->len ||
-	    fflush(f) != 0) {
-		error("cannot write '%s': %s", buf_str(&tmp), strerror(errno));
-		goto out;
-	}
-	if (fclose(f) != 0) {
-		f = NULL;
-		error("cannot write '%s': %s", buf_str(&tmp), strerror(errno));
-		goto out;
-	}
-	f = NULL;
-	if (rename(buf_str(&tmp), path) < 0) {
-		error("cannot rename '%s' to '%s': %s", buf_str(&tmp), path, strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	if (f)
-		fclose(f);
 	if (rc < 0)
-		unlink(buf_str(&tmp));
-	buf_release(&tmp);
+		error("%s", buf_str(&err));
+	buf_release(&err);
 	return rc;
 }
 

@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "log.h"
 #include "nodeimage.h"
 #include "obj.h"
@@ -394,57 +395,6 @@ bool ni_machine_excluded(const struct ni_env *e, const char *mt)
 	return false;
 }
 
-/* Writes text to path through path.tmp (same mode), fsynced, renamed. */
-static int write_atomic(const char *path, const char *text, struct buf *err)
-{
-	struct buf tmp = BUF_INIT, dir = BUF_INIT;
-	struct stat st;
-	size_t len = strlen(text), done = 0;
-	int fd = -1, dfd = -1, rc = -1;
-	const char *slash = strrchr(path, '/');
-
-	buf_printf(&tmp, "%s.tmp", path);
-	fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-		  stat(path, &st) == 0 ? st.st_mode & 07777 : 0644);
-	if (fd < 0)
-		goto fail;
-	while (done < len) {
-		ssize_t w = write(fd, text + done, len - done);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			goto fail;
-		done += (size_t)w;
-	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp.data, path) < 0)
-		goto fail;
-	if (slash)
-		buf_add(&dir, path, (size_t)(slash - path) + (slash == path));
-	else
-		buf_adds(&dir, ".");
-	if ((dfd = open(dir.data, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0)
-		fsync(dfd);
-	rc = 0;
-	goto out;
-fail:
-	buf_set(err, "cannot write '%s': %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	fd = -1;
-	unlink(tmp.data);
-out:
-	if (dfd >= 0)
-		close(dfd);
-	buf_release(&dir);
-	buf_release(&tmp);
-	return rc;
-}
 
 /* JSON as people write it: two-space indents, a list of scalars on one
  * line, keys in their order. */
@@ -501,7 +451,7 @@ int ni_env_set_last_run_id(struct ni_env *e, long run_id, struct buf *err)
 		cJSON_AddItemToObject(e->raw, "last_run_id", n);
 	json_pretty(&out, e->raw, 0);
 	buf_addch(&out, '\n');
-	if (write_atomic(e->path, out.data, err) < 0)
+	if (file_write_atomic(e->path, out.data, out.len, FILE_MODE_KEEP, FILE_SYNC, err) < 0)
 		goto out;
 	e->last_run_id = run_id;
 	rc = 0;

@@ -3,8 +3,8 @@
  * An environment is vars/NAME.json (--vars-dir, default ./vars) plus
  * vars/_kube-env.yaml (kube-env replacements). env.c loads and validates
  * it (one line naming the file and the key on a bad value) and updates
- * last_run_id atomically (write FILE.tmp, fsync, rename; the other keys and
- * their order kept).
+ * last_run_id atomically (file.h with FILE_SYNC; the other keys and their
+ * order kept).
  *
  * A node pool in scope resolves (resolve.c) to its instance groups
  * (nodePools[].instanceGroupUrls, zonal or regional managers, also the

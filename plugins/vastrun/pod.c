@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "log.h"
 #include "obj.h"
 #include "s3.h"
@@ -171,35 +172,19 @@ out:
 /* Copies this program to dir/kubectl-vastrun (mode 0755). */
 static int install_self(const char *dir, struct buf *err)
 {
-	struct buf path = BUF_INIT, tmp = BUF_INIT, data = BUF_INIT;
-	int fd = -1, rc = -1;
+	struct buf path = BUF_INIT, data = BUF_INIT;
+	int rc = -1;
 
 	buf_printf(&path, "%s/kubectl-vastrun", dir);
-	buf_printf(&tmp, "%s.tmp", buf_str(&path));
 	if (make_parents(buf_str(&path), err) < 0)
 		goto out;
 	if (buf_read_file(&data, "/proc/self/exe") < 0) {
 		buf_set(err, "cannot read '/proc/self/exe': %s", strerror(errno));
 		goto out;
 	}
-	if ((fd = open(buf_str(&tmp), O_WRONLY | O_CREAT | O_TRUNC, 0755)) < 0 ||
-	    write(fd, data.data, data.len) != (ssize_t)data.len || fchmod(fd, 0755) < 0 ||
-	    close(fd) < 0) {
-		buf_set(err, "cannot write '%s': %s", buf_str(&tmp), strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		unlink(buf_str(&tmp));
-		goto out;
-	}
-	if (rename(buf_str(&tmp), buf_str(&path)) < 0) {
-		buf_set(err, "cannot write '%s': %s", buf_str(&path), strerror(errno));
-		unlink(buf_str(&tmp));
-		goto out;
-	}
-	rc = 0;
+	rc = file_write_atomic(buf_str(&path), data.data, data.len, 0755, 0, err);
 out:
 	buf_release(&path);
-	buf_release(&tmp);
 	buf_release(&data);
 	return rc;
 }

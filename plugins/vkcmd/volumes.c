@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "log.h"
 #include "obj.h"
 #include "vkcmd_io.h"
@@ -83,8 +84,8 @@ static int fresh_dir(const char *dir, mode_t mode, struct buf *err)
 int vk_write_file(const char *dir, const char *rel, const char *data,
 		  size_t len, mode_t mode, struct buf *err)
 {
-	struct buf p = BUF_INIT, tmp = BUF_INIT;
-	int fd = -1, rc = -1;
+	struct buf p = BUF_INIT;
+	int rc = -1;
 	char *slash;
 
 	if (!rel_path_ok(rel)) {
@@ -96,35 +97,10 @@ int vk_write_file(const char *dir, const char *rel, const char *data,
 	*slash = '\0';
 	if (vk_mkdirs(p.data, 0755, err) < 0)
 		goto out;
-	/* written beside, then renamed over: a reader sees the old file or
-	 * the new one, never a part */
-	buf_printf(&tmp, "%s/..vktmp.%s", p.data, slash + 1);
 	*slash = '/';
-	if (unlink(tmp.data) < 0 && errno != ENOENT)
-		goto fail;
-	fd = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		goto fail;
-	for (size_t off = 0; off < len;) {
-		ssize_t n = write(fd, data + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto fail;
-		off += n;
-	}
-	if (fchmod(fd, mode & 07777) < 0 || rename(tmp.data, p.data) < 0)
-		goto fail;
-	rc = 0;
-	goto out;
-fail:
-	buf_set(err, "cannot write '%s': %s", p.data, strerror(errno));
-	if (tmp.len)
-		unlink(tmp.data);
+	/* a reader sees the old file or the new one, never a part */
+	rc = file_write_atomic(p.data, data, len, (int)(mode & 07777), 0, err);
 out:
-	if (fd >= 0)
-		close(fd);
-	buf_release(&tmp);
 	buf_release(&p);
 	return rc;
 }
