@@ -19,8 +19,11 @@ setup_file() {
 	mkdir -p "$D/kube"
 	echo 16443 >"$D/kube/port"
 	printf -- '-----BEGIN CERTIFICATE-----\nZmFrZQ==\n-----END CERTIFICATE-----\n' >"$D/kube/ca.crt"
-	# the example seed plus a cluster whose endpoint comes from a kube fake dir
-	sed "s|^clusters:|clusters:\n  - {location: europe-west4-a, name: local, kube: $D/kube}|" \
+	# the example seed plus a cluster whose endpoint comes from a kube fake
+	# dir; operations last 1.5 s, so that a second request made while one
+	# runs still finds it running on a loaded machine
+	sed -e "s|^clusters:|clusters:\n  - {location: europe-west4-a, name: local, kube: $D/kube}|" \
+		-e 's/^  operation: 0.4$/  operation: 1.5/' \
 		"$BATS_TEST_DIRNAME/fakes/gcp/example-seed.yaml" >"$D/seed.yaml"
 	"$CLOUD" up "$D" --seed "$D/seed.yaml" >&3 2>&1 || return 1
 	PY=$(python3 -I -S -c 'import sys; print(sys.executable)')
